@@ -1,0 +1,207 @@
+// Developer Tools pages: sign-in at /login, the page at /settings/developer-tools with its
+// sections #access-tokens, #api-keys and #connected-apps. Every form works without JavaScript
+// and carries a CSRF token; the page script only adds menus, copy buttons and dialogs.
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type { Services } from '../app.js';
+import { authenticate, normaliseEmail, type User } from '../companies/users.js';
+import { findConnection, listConnections } from '../ledger/connections.js';
+import { revokeConnection } from '../ledger/revoke-connection.js';
+import { API_SCOPES, describeScope } from '../oidc/scopes.js';
+import { AppError, csrfFailed, forbidden, notFound, tooManyRequests } from '../shared/errors.js';
+import { constantEquals } from '../shared/crypto.js';
+import { checkFormCsrf, issueFormCsrf, readForm } from '../shared/http.js';
+import { renderPage } from '../shared/views.js';
+import type { TokenKind } from '../tokens/format.js';
+import { createToken, listTokens, revokeToken } from '../tokens/tokens.js';
+import { guidParam, newTokenSchema, parse } from '../api/schemas.js';
+
+const PAGE = '/settings/developer-tools';
+const FLASH = 'gl.flash';
+
+interface PageState {
+  admin: User;
+  csrf: string;
+}
+
+function safeNext(value: unknown): string {
+  return typeof value === 'string' && /^\/[a-z0-9/_#?=&-]*$/i.test(value) && !value.startsWith('//') ? value : PAGE;
+}
+
+export function adminRoutes(services: Services): Router {
+  const { db, adminAuth, throttle, logger, settings } = services;
+  const router = new Router();
+  const limit = settings.server.maxBodyBytes;
+  const secure = settings.server.issuer.startsWith('https:');
+
+  const setFlash = (ctx: Context, text: string) =>
+    ctx.cookies.set(FLASH, encodeURIComponent(text.slice(0, 300)), { signed: true, httpOnly: true, sameSite: 'lax', secure, path: PAGE, maxAge: 60_000 });
+  const takeFlash = (ctx: Context) => {
+    const v = ctx.cookies.get(FLASH, { signed: true });
+    if (v) ctx.cookies.set(FLASH, null, { path: PAGE });
+    return v ? decodeURIComponent(v) : undefined;
+  };
+
+  /** Pages behind a session of an active admin; forms must carry the session's CSRF token. */
+  const requireAdmin = async (ctx: Context, next: Next) => {
+    const session = await adminAuth.sessionUser(ctx);
+    if (!session) {
+      if (ctx.method === 'GET') return ctx.redirect(`/login?next=${encodeURIComponent(ctx.path)}`);
+      throw new AppError(401, 'unauthenticated', 'Your session has ended. Sign in again.');
+    }
+    if (session.user.role !== 'admin') throw forbidden('Developer Tools are for company admins. Ask an admin of your company for access.');
+    ctx.state.admin = session.user;
+    ctx.state.csrf = session.csrf;
+    if (ctx.method === 'POST') {
+      ctx.state.form = await readForm(ctx, limit);
+      const sent = (ctx.state.form as Record<string, string>)._csrf;
+      if (!sent || !constantEquals(sent, session.csrf)) throw csrfFailed();
+    }
+    return next();
+  };
+
+  const renderLogin = async (ctx: Context, locals: { email?: string; error?: string; next?: string } = {}) => {
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await renderPage('admin-login', {
+      title: 'Sign in to Developer Tools', csrf: issueFormCsrf(ctx, secure), email: locals.email ?? '', error: locals.error, next: safeNext(locals.next),
+    });
+  };
+
+  router.get('/', (ctx) => ctx.redirect(PAGE));
+  router.get('/login', async (ctx) => renderLogin(ctx, { next: typeof ctx.query.next === 'string' ? ctx.query.next : undefined }));
+
+  router.post('/login', async (ctx) => {
+    const form = await readForm(ctx, limit);
+    checkFormCsrf(ctx, form._csrf);
+    const email = normaliseEmail(String(form.email ?? '')).slice(0, 320);
+    const password = String(form.password ?? '');
+    if (!email || !password || password.length > 1024) {
+      ctx.status = 400;
+      return renderLogin(ctx, { email, next: form.next, error: 'Enter your e-mail address and password.' });
+    }
+    const wait = await throttle.check(email, ctx.ip);
+    if (wait > 0) throw tooManyRequests(wait);
+    const users = await authenticate(db, email, password);
+    if (users.length === 0) {
+      await throttle.failed(email, ctx.ip);
+      logger.info('sign-in failed', { flow: 'developer-tools' });
+      ctx.status = 401;
+      return renderLogin(ctx, { email, next: form.next, error: 'The e-mail address or password is not right.' });
+    }
+    await throttle.succeeded(email);
+    const user = users.find((u) => u.role === 'admin') ?? users[0]!;
+    await adminAuth.signIn(ctx, user);
+    ctx.status = 303;
+    ctx.redirect(safeNext(form.next));
+  });
+
+  router.post('/logout', async (ctx) => {
+    const form = await readForm(ctx, limit);
+    const session = await adminAuth.sessionUser(ctx);
+    if (session && (!form._csrf || !constantEquals(form._csrf, session.csrf))) throw csrfFailed();
+    await adminAuth.signOut(ctx);
+    ctx.status = 303;
+    ctx.redirect('/login');
+  });
+
+  const renderTools = async (ctx: Context, extra: { created?: { kind: TokenKind; name: string; token: string }; error?: string } = {}) => {
+    const { admin, csrf } = ctx.state as PageState;
+    const [connections, accessTokens, apiKeys] = await Promise.all([
+      listConnections(db, admin.company.id),
+      listTokens(db, admin.company.id, 'access_token'),
+      listTokens(db, admin.company.id, 'api_key'),
+    ]);
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await renderPage('developer-tools', {
+      title: 'Developer Tools', bodyClass: 'wide', scripts: ['/assets/developer-tools.js'],
+      admin, csrf, connections, accessTokens, apiKeys, describeScope, apiScopes: API_SCOPES,
+      flash: takeFlash(ctx), created: extra.created, error: extra.error,
+    });
+  };
+
+  router.get(PAGE, requireAdmin, async (ctx) => renderTools(ctx));
+
+  const clientIdOf = (ctx: Context) => {
+    const r = guidParam.safeParse(ctx.params.id);
+    if (!r.success) throw notFound('The connected app');
+    return r.data;
+  };
+
+  // Without JavaScript, "Revoke access" leads here: the confirmation, then the POST below.
+  router.get(`${PAGE}/connected-apps/:id/revoke`, requireAdmin, async (ctx) => {
+    const { admin, csrf } = ctx.state as PageState;
+    const connection = await findConnection(db, admin.company.id, clientIdOf(ctx));
+    if (!connection) throw notFound('The connected app');
+    ctx.type = 'html';
+    ctx.body = await renderPage('confirm-revoke', { title: `Revoke ${connection.clientName}?`, admin, csrf, connection });
+  });
+
+  router.post(`${PAGE}/connected-apps/:id/revoke`, requireAdmin, async (ctx) => {
+    const { admin } = ctx.state as PageState;
+    const clientId = clientIdOf(ctx);
+    const connection = await findConnection(db, admin.company.id, clientId);
+    if (!connection) throw notFound('The connected app');
+    const result = await revokeConnection(db, admin, clientId);
+    services.metrics.revocations.inc();
+    services.kickWebhooks();
+    logger.info('connection revoked', { client_id: clientId, company_guid: admin.company.guid, revoked: result.revoked });
+    setFlash(ctx, `${connection.clientName} no longer has access to ${admin.company.name}.`);
+    ctx.status = 303;
+    ctx.redirect(`${PAGE}#connected-apps`);
+  });
+
+  const tokenForms = (segment: string, kind: TokenKind, label: string) => {
+    router.post(`${PAGE}/${segment}`, requireAdmin, async (ctx) => {
+      const { admin } = ctx.state as PageState;
+      const form = ctx.state.form as Record<string, string>;
+      if (kind === 'api_key' && form.confirm_deprecated !== 'yes') {
+        ctx.status = 400;
+        return renderTools(ctx, { error: 'Legacy API keys are deprecated: tick the box to confirm you need one.' });
+      }
+      const scopes = Object.keys(form).filter((k) => k.startsWith('scope:')).map((k) => k.slice(6));
+      const input = newTokenSchemaFromForm(form.name, scopes, form.expires_at);
+      if ('error' in input) {
+        ctx.status = 400;
+        return renderTools(ctx, { error: input.error });
+      }
+      const { token } = await createToken(db, admin, { kind, ...input.value });
+      ctx.status = 201;
+      return renderTools(ctx, { created: { kind, name: input.value.name, token } });
+    });
+    router.post(`${PAGE}/${segment}/:id/revoke`, requireAdmin, async (ctx) => {
+      const { admin } = ctx.state as PageState;
+      const r = guidParam.safeParse(ctx.params.id);
+      if (!r.success) throw notFound(label);
+      await revokeToken(db, admin, kind, r.data);
+      setFlash(ctx, `${label} was revoked.`);
+      ctx.status = 303;
+      ctx.redirect(`${PAGE}#${segment}`);
+    });
+  };
+  tokenForms('access-tokens', 'access_token', 'The access token');
+  tokenForms('api-keys', 'api_key', 'The API key');
+
+  router.get('/docs/access-tokens', async (ctx) => {
+    ctx.type = 'html';
+    ctx.body = await renderPage('docs-access-tokens', { title: 'Access tokens' });
+  });
+
+  return router;
+}
+
+function newTokenSchemaFromForm(name: unknown, scopes: string[], expires: unknown):
+  { value: { name: string; scopes: string[]; expiresAt: number | null } } | { error: string } {
+  try {
+    return {
+      value: parse(newTokenSchema, {
+        name: typeof name === 'string' ? name : '',
+        ...(scopes.length ? { scopes } : {}),
+        ...(typeof expires === 'string' && expires ? { expires_at: expires } : {}),
+      }),
+    };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}

@@ -1,0 +1,95 @@
+// The admin JSON API under /api/v1: Connected Apps, access tokens, legacy API keys, audit
+// events. Authenticated by a Developer Tools session (+ x-csrf-token on unsafe methods) or a
+// bearer access token of an active admin; every query is scoped to the admin's company.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Services } from '../app.js';
+import type { AdminState } from '../admin/auth.js';
+import { listAudit } from '../audit/audit.js';
+import { findConnection, listConnections } from '../ledger/connections.js';
+import { revokeConnection } from '../ledger/revoke-connection.js';
+import { AppError, notFound } from '../shared/errors.js';
+import { readJson } from '../shared/http.js';
+import type { TokenKind } from '../tokens/format.js';
+import { createToken, findToken, listTokens, revokeToken } from '../tokens/tokens.js';
+import { openApiDocument } from './openapi.js';
+import { presentConnection, presentToken } from './presenters.js';
+import { auditQuery, guidParam, newTokenSchema, parse } from './schemas.js';
+
+const state = (ctx: Context) => ctx.state as AdminState;
+const idOf = (ctx: Context, what: string) => {
+  const r = guidParam.safeParse(ctx.params.id);
+  if (!r.success) throw notFound(what);
+  return r.data;
+};
+
+export function apiRoutes(services: Services): Router {
+  const { db, settings, metrics } = services;
+  const router = new Router({ prefix: '/api/v1' });
+  const limit = settings.server.maxBodyBytes;
+
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openApiDocument(settings.server.issuer);
+  });
+
+  router.use(services.adminAuth.api());
+
+  router.get('/connected-apps', async (ctx) => {
+    ctx.body = { data: (await listConnections(db, state(ctx).admin.company.id)).map(presentConnection) };
+  });
+
+  router.get('/connected-apps/:id', async (ctx) => {
+    const connection = await findConnection(db, state(ctx).admin.company.id, idOf(ctx, 'The connected app'));
+    if (!connection) throw notFound('The connected app');
+    ctx.body = presentConnection(connection);
+  });
+
+  router.delete('/connected-apps/:id', async (ctx) => {
+    const result = await revokeConnection(db, state(ctx).admin, idOf(ctx, 'The connected app'));
+    metrics.revocations.inc();
+    metrics.revokedTokens.inc({}, Object.values(result.revoked).reduce((a, b) => a + b, 0));
+    services.logger.info('connection revoked', { client_id: result.client_id, company_guid: state(ctx).admin.company.guid, revoked: result.revoked });
+    services.kickWebhooks();
+    ctx.body = result;
+  });
+
+  const tokenRoutes = (path: string, kind: TokenKind, label: string) => {
+    router.get(path, async (ctx) => {
+      ctx.body = { data: (await listTokens(db, state(ctx).admin.company.id, kind)).map(presentToken) };
+    });
+    router.get(`${path}/:id`, async (ctx) => {
+      const token = await findToken(db, state(ctx).admin.company.id, kind, idOf(ctx, label));
+      if (!token) throw notFound(label);
+      ctx.body = presentToken(token);
+    });
+    router.post(path, async (ctx) => {
+      const input = parse(newTokenSchema, await readJson(ctx, limit));
+      const { record, token } = await createToken(db, state(ctx).admin, { kind, ...input });
+      ctx.status = 201;
+      ctx.set('cache-control', 'no-store');
+      if (kind === 'api_key') {
+        // RFC 9745: creating API keys is deprecated; the link points at the supported method.
+        ctx.set('deprecation', '@1764288000');
+        ctx.set('link', `<${settings.server.issuer}/docs/access-tokens>; rel="deprecation"; type="text/html"`);
+      }
+      ctx.body = { ...presentToken(record), token };
+    });
+    router.delete(`${path}/:id`, async (ctx) => {
+      ctx.body = await revokeToken(db, state(ctx).admin, kind, idOf(ctx, label));
+    });
+  };
+  tokenRoutes('/access-tokens', 'access_token', 'The access token');
+  tokenRoutes('/api-keys', 'api_key', 'The API key');
+
+  router.get('/audit-events', async (ctx) => {
+    const q = parse(auditQuery, ctx.query);
+    ctx.body = await listAudit(db, state(ctx).admin.company.id, { limit: q.limit, before: q.cursor });
+  });
+
+  // Anything else under /api/v1 is a JSON 404, not the authorization server's.
+  router.all('/{*rest}', () => {
+    throw new AppError(404, 'not_found', 'There is no such endpoint in the admin API.');
+  });
+
+  return router;
+}

@@ -1,0 +1,38 @@
+// Input validation of the admin API (zod); handlers see only typed input.
+import { z } from 'zod';
+import { API_SCOPES } from '../oidc/scopes.js';
+import { badRequest } from '../shared/errors.js';
+
+export const guidParam = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i).transform((s) => s.toLowerCase());
+
+/** Max lifetime of an access token or API key: 5 years. */
+const MAX_LIFETIME_MS = 5 * 365 * 24 * 3600 * 1000;
+
+export const newTokenSchema = z.object({
+  name: z.string().trim().min(1, 'name is required').max(200),
+  scopes: z.array(z.enum(API_SCOPES as [string, ...string[]])).min(1).max(API_SCOPES.length).optional(),
+  expires_at: z.iso.datetime({ offset: true }).or(z.iso.date()).nullable().optional(),
+}).strict().transform((v, ctx) => {
+  let expiresAt: number | null = null;
+  if (v.expires_at) {
+    expiresAt = Date.parse(v.expires_at.length === 10 ? `${v.expires_at}T23:59:59Z` : v.expires_at);
+    if (expiresAt <= Date.now()) ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'must be in the future' });
+    if (expiresAt > Date.now() + MAX_LIFETIME_MS) ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'must be within 5 years' });
+  }
+  return { name: v.name, scopes: v.scopes ? [...new Set(v.scopes)] : [...API_SCOPES], expiresAt };
+});
+
+export const auditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().regex(/^\d{1,15}$/).transform(Number).optional(),
+});
+
+export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const path = issue.path.join('.');
+    throw badRequest(path ? `${path}: ${issue.message}` : issue.message);
+  }
+  return result.data;
+}

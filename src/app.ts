@@ -1,0 +1,93 @@
+// The Koa application: health and metrics, static assets, our pages and JSON API, then
+// oidc-provider mounted at the root for every OAuth/OIDC endpoint.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Router from '@koa/router';
+import Koa from 'koa';
+import mount from 'koa-mount';
+import type Provider from 'oidc-provider';
+import { adminRoutes } from './admin/admin.routes.js';
+import type { AdminAuth } from './admin/auth.js';
+import type { Settings } from './config.js';
+import type { Database } from './db/database.js';
+import { interactionRoutes } from './oidc/interactions.routes.js';
+import { apiRoutes } from './api/api.routes.js';
+import { accessLog, errorHandler, securityHeaders } from './shared/http.js';
+import type { Logger } from './shared/logger.js';
+import type { Metrics } from './shared/metrics.js';
+import { viewsDir } from './shared/paths.js';
+import type { LoginThrottle } from './shared/rate-limit.js';
+import type { LastUsedRecorder } from './ledger/last-used.js';
+
+export interface Services {
+  settings: Settings;
+  db: Database;
+  logger: Logger;
+  kek: Buffer;
+  provider: Provider;
+  metrics: Metrics;
+  throttle: LoginThrottle;
+  lastUsed: LastUsedRecorder;
+  adminAuth: AdminAuth;
+  /** Wakes the webhook worker after an event was queued. */
+  kickWebhooks(): void;
+}
+
+const ASSETS: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
+
+export function buildApp(services: Services, cookieKeys: string[]): Koa {
+  const { settings, logger, provider, metrics } = services;
+  const app = new Koa({ proxy: settings.server.trustProxy });
+  app.keys = cookieKeys;
+  app.silent = true;
+  const secureCookies = settings.server.issuer.startsWith('https:');
+
+  app.use(async (ctx, next) => {
+    await next();
+    const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+    metrics.httpRequests.inc({ code: `${Math.floor(status / 100)}xx` });
+  });
+  if (settings.logLevel === 'debug' || settings.logLevel === 'info') app.use(accessLog(logger));
+  app.use(securityHeaders);
+  app.use(errorHandler(logger));
+
+  const ops = new Router();
+  ops.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  ops.get('/readyz', async (ctx) => {
+    try {
+      await services.db.ping();
+      ctx.body = { status: 'ready' };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', reason: 'database unreachable' };
+    }
+  });
+  ops.get('/metrics', (ctx) => {
+    ctx.type = 'text/plain; version=0.0.4';
+    ctx.body = metrics.render();
+  });
+  ops.get('/assets/:file', async (ctx) => {
+    const file = String(ctx.params.file);
+    const type = ASSETS[file.slice(file.lastIndexOf('.'))];
+    if (!/^[a-z0-9-]+\.(css|js)$/.test(file) || !type) return;
+    ctx.type = type;
+    ctx.set('cache-control', 'public, max-age=300');
+    ctx.body = await readFile(join(viewsDir, 'assets', file)).catch(() => undefined);
+    if (!ctx.body) ctx.status = 404;
+  });
+
+  const interactions = interactionRoutes({
+    provider, db: services.db, throttle: services.throttle, logger, secureCookies, maxBodyBytes: settings.server.maxBodyBytes,
+  });
+  const admin = adminRoutes(services);
+  const api = apiRoutes(services);
+
+  for (const router of [ops, interactions, admin, api]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  app.use(mount(provider));
+  return app;
+}

@@ -1,0 +1,54 @@
+// The audit trail: who did what to which object, when, with counts. Written in the same
+// transaction as the change it records.
+import type { Executor } from '../db/database.js';
+
+export interface AuditActor {
+  id: number;
+  email: string;
+}
+
+export interface AuditInput {
+  companyId: number;
+  actor: AuditActor | null;
+  action: string;
+  targetType: string;
+  targetId: string;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEvent {
+  id: number;
+  action: string;
+  actor: string;
+  target_type: string;
+  target_id: string;
+  details: Record<string, unknown>;
+  created_at: string;
+}
+
+export async function recordAudit(tx: Executor, e: AuditInput, now = Date.now()): Promise<void> {
+  await tx.run(
+    `INSERT INTO audit_events (company_id, actor_user_id, actor, action, target_type, target_id, details, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    [e.companyId, e.actor?.id ?? null, e.actor?.email ?? 'system', e.action, e.targetType, e.targetId, JSON.stringify(e.details ?? {}), now],
+  );
+}
+
+/** Newest first; `before` is the id of the last event of the previous page. */
+export async function listAudit(
+  db: Executor, companyId: number, opts: { limit: number; before?: number },
+): Promise<{ data: AuditEvent[]; next_cursor: string | null }> {
+  const rows = await db.all<{ id: number; action: string; actor: string; target_type: string; target_id: string; details: string; created_at: number }>(
+    `SELECT id, action, actor, target_type, target_id, details, created_at FROM audit_events
+     WHERE company_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+    [companyId, opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit + 1],
+  );
+  const page = rows.slice(0, opts.limit);
+  return {
+    data: page.map((r) => ({
+      id: r.id, action: r.action, actor: r.actor, target_type: r.target_type, target_id: r.target_id,
+      details: JSON.parse(r.details) as Record<string, unknown>, created_at: new Date(r.created_at).toISOString(),
+    })),
+    next_cursor: rows.length > opts.limit ? String(page.at(-1)!.id) : null,
+  };
+}

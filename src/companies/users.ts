@@ -1,0 +1,167 @@
+// Companies and their users: queries and commands. Users sign in with e-mail and password
+// (scrypt); only active admins reach Developer Tools.
+import type { Database, Executor } from '../db/database.js';
+import { conflict, notFound } from '../shared/errors.js';
+import { burnPasswordCheck, hashPassword, uuid, verifyPassword } from '../shared/crypto.js';
+
+export const ROLES = ['admin', 'manager', 'employee'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Company {
+  id: number;
+  guid: string;
+  name: string;
+}
+
+export interface User {
+  id: number;
+  guid: string;
+  email: string;
+  name: string;
+  role: Role;
+  active: boolean;
+  company: Company;
+}
+
+interface UserRow {
+  id: number;
+  guid: string;
+  email: string;
+  name: string;
+  role: Role;
+  active: number;
+  password_hash: string;
+  company_id: number;
+  company_guid: string;
+  company_name: string;
+}
+
+const USER_SELECT = `SELECT u.id, u.guid, u.email, u.name, u.role, u.active, u.password_hash,
+  c.id AS company_id, c.guid AS company_guid, c.name AS company_name
+  FROM users u JOIN companies c ON c.id = u.company_id`;
+
+function toUser(row: UserRow): User {
+  return {
+    id: row.id, guid: row.guid, email: row.email, name: row.name, role: row.role, active: row.active === 1,
+    company: { id: row.company_id, guid: row.company_guid, name: row.company_name },
+  };
+}
+
+export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+export async function createCompany(db: Database, name: string): Promise<Company> {
+  const guid = uuid();
+  const { rows } = await db.run<{ id: number }>(
+    'INSERT INTO companies (guid, name, created_at) VALUES (?, ?, ?) RETURNING id',
+    [guid, name.trim(), Date.now()],
+  );
+  return { id: rows[0]!.id, guid, name: name.trim() };
+}
+
+export async function findCompanyByGuid(db: Executor, guid: string): Promise<Company | undefined> {
+  return db.get<Company>('SELECT id, guid, name FROM companies WHERE guid = ?', [guid]);
+}
+
+export async function countCompanies(db: Executor): Promise<number> {
+  const row = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM companies');
+  return Number(row?.n ?? 0);
+}
+
+export interface NewUser {
+  companyGuid: string;
+  email: string;
+  password: string;
+  role: Role;
+  name?: string;
+}
+
+export async function createUser(db: Database, input: NewUser): Promise<User> {
+  const company = await findCompanyByGuid(db, input.companyGuid);
+  if (!company) throw notFound(`Company ${input.companyGuid}`);
+  const email = normaliseEmail(input.email);
+  const passwordHash = await hashPassword(input.password);
+  const guid = uuid();
+  const name = input.name?.trim() || email.split('@')[0]!;
+  return db.transaction(async (tx) => {
+    const taken = await tx.get('SELECT 1 AS x FROM users WHERE company_id = ? AND email = ?', [company.id, email]);
+    if (taken) throw conflict(`A user with e-mail ${email} already exists in this company.`);
+    const { rows } = await tx.run<{ id: number }>(
+      `INSERT INTO users (guid, company_id, email, name, password_hash, role, active, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, 1, ?) RETURNING id`,
+      [guid, company.id, email, name, passwordHash, input.role, Date.now()],
+    );
+    return { id: rows[0]!.id, guid, email, name, role: input.role, active: true, company };
+  });
+}
+
+export async function findUserByGuid(db: Executor, guid: string): Promise<User | undefined> {
+  const row = await db.get<UserRow>(`${USER_SELECT} WHERE u.guid = ?`, [guid]);
+  return row && toUser(row);
+}
+
+export async function findUserById(db: Executor, id: number): Promise<User | undefined> {
+  const row = await db.get<UserRow>(`${USER_SELECT} WHERE u.id = ?`, [id]);
+  return row && toUser(row);
+}
+
+/** Users with this e-mail, in every company (e-mails are unique per company only). */
+export async function findUsersByEmail(db: Executor, email: string, companyGuid?: string): Promise<User[]> {
+  const rows = companyGuid
+    ? await db.all<UserRow>(`${USER_SELECT} WHERE u.email = ? AND c.guid = ?`, [normaliseEmail(email), companyGuid])
+    : await db.all<UserRow>(`${USER_SELECT} WHERE u.email = ? ORDER BY u.id`, [normaliseEmail(email)]);
+  return rows.map(toUser);
+}
+
+/**
+ * Checks e-mail and password. Returns the active users the password opens (normally one);
+ * an unknown e-mail costs as much time as a wrong password.
+ */
+export async function authenticate(db: Executor, email: string, password: string): Promise<User[]> {
+  const rows = await db.all<UserRow>(`${USER_SELECT} WHERE u.email = ? AND u.active = 1 ORDER BY u.id`, [normaliseEmail(email)]);
+  if (rows.length === 0) {
+    await burnPasswordCheck(password);
+    return [];
+  }
+  const matches: User[] = [];
+  for (const row of rows) if (await verifyPassword(password, row.password_hash)) matches.push(toUser(row));
+  return matches;
+}
+
+/** Resolves "the user with this e-mail" for operator commands; ambiguous e-mails need --company. */
+export async function resolveUser(db: Executor, email: string, companyGuid?: string): Promise<User> {
+  const users = await findUsersByEmail(db, email, companyGuid);
+  if (users.length === 0) throw notFound(`User ${normaliseEmail(email)}`);
+  if (users.length > 1) {
+    throw conflict(`${normaliseEmail(email)} exists in ${users.length} companies: name one with --company GUID.`);
+  }
+  return users[0]!;
+}
+
+/**
+ * Deactivates a user. Their OAuth grants and tokens are deleted in the same transaction, so
+ * every app they connected loses the access they gave it (the company's connection stays).
+ */
+export async function deactivateUser(db: Database, user: User): Promise<{ revokedTokens: number }> {
+  return db.transaction(async (tx) => {
+    await tx.run('UPDATE users SET active = 0 WHERE id = ?', [user.id]);
+    const { changes } = await tx.run('DELETE FROM oidc_payloads WHERE account_id = ? AND model <> ?', [user.guid, 'Session']);
+    await revokeUserSessions(tx, user);
+    return { revokedTokens: changes };
+  });
+}
+
+export async function reactivateUser(db: Database, user: User): Promise<void> {
+  await db.run('UPDATE users SET active = 1 WHERE id = ?', [user.id]);
+}
+
+export async function setRole(db: Database, user: User, role: Role): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.run('UPDATE users SET role = ? WHERE id = ?', [role, user.id]);
+    if (role !== 'admin') await revokeUserSessions(tx, user);
+  });
+}
+
+/** Signs the user out everywhere: end-user sessions at the authorization server. */
+async function revokeUserSessions(tx: Executor, user: User): Promise<void> {
+  await tx.run("DELETE FROM oidc_payloads WHERE model = 'Session' AND account_id = ?", [user.guid]);
+}

@@ -1,0 +1,37 @@
+// `last_used_at` without a write on every call: each process writes a given object's
+// timestamp at most once per interval, in the background.
+import type { Database } from '../db/database.js';
+import type { Logger } from '../shared/logger.js';
+
+export class LastUsedRecorder {
+  #written = new Map<string, number>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Runs `sql` with `params` unless `key` was written less than the interval ago. */
+  #touch(key: string, sql: string, params: Array<string | number>): void {
+    const now = Date.now();
+    const last = this.#written.get(key);
+    if (last !== undefined && now - last < this.intervalMs) return;
+    if (this.#written.size > 100_000) this.#written.clear();
+    this.#written.set(key, now);
+    this.db.run(sql, [now, ...params]).catch((err: unknown) => this.logger.warn('last_used_at not recorded', { err }));
+  }
+
+  connection(companyGuid: string, clientId: string): void {
+    this.#touch(
+      `c|${companyGuid}|${clientId}`,
+      `UPDATE connections SET last_used_at = ?
+       WHERE client_id = ? AND revoked_at IS NULL AND company_id = (SELECT id FROM companies WHERE guid = ?)`,
+      [clientId, companyGuid],
+    );
+  }
+
+  accessToken(id: string): void {
+    this.#touch(`t|${id}`, 'UPDATE access_tokens SET last_used_at = ? WHERE id = ?', [id]);
+  }
+}

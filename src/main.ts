@@ -1,0 +1,77 @@
+// `npm start`: loads settings, prepares the database (migrations, keys, first-run company and
+// admin), then serves — in this process, or in WORKERS worker processes sharing the port.
+import cluster from 'node:cluster';
+import { loadSettings, SettingsError, type Settings } from './config.js';
+import { SecretKeyError } from './oidc/keys.js';
+import { createLogger } from './shared/logger.js';
+import { startServer, type BootstrapResult } from './server.js';
+
+function printBootstrap(settings: Settings, b: BootstrapResult): void {
+  const lines = [
+    '',
+    '  grantledger is ready. A first company and admin were created:',
+    '',
+    `    Developer Tools   ${settings.server.issuer}/settings/developer-tools`,
+    `    E-mail            ${b.email}`,
+    `    Password          ${b.password}`,
+    '',
+    '  This password is shown only once. Register an app with:',
+    '    npx grantledger client create --name "My App" --redirect-uri http://localhost:8080/callback',
+    '',
+  ];
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+async function main(): Promise<void> {
+  const settings = await loadSettings();
+  const logger = createLogger(settings.logLevel, cluster.isWorker ? { worker: cluster.worker?.id } : {});
+
+  if (cluster.isPrimary && settings.server.workers > 1) {
+    // Prepare once (migrations, keys, bootstrap) with a short-lived server, then fork.
+    const prep = await startServer({ ...settings, server: { ...settings.server, port: 0, host: '127.0.0.1' } }, {
+      logger, onBootstrap: (b) => printBootstrap(settings, b),
+    });
+    await prep.close();
+    for (let i = 0; i < settings.server.workers; i++) cluster.fork();
+    cluster.on('exit', (worker, code, signal) => {
+      logger.error('worker exited', { worker: worker.id, code, signal });
+      if (!shuttingDown) cluster.fork();
+    });
+    let shuttingDown = false;
+    const stop = () => {
+      shuttingDown = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    logger.info('grantledger listening', { url: settings.server.issuer, workers: settings.server.workers });
+    return;
+  }
+
+  const workerSettings: Settings = cluster.isWorker
+    ? { ...settings, bootstrap: false, database: { ...settings.database, migrateOnStart: false } }
+    : settings;
+  const running = await startServer(workerSettings, { logger, onBootstrap: (b) => printBootstrap(settings, b) });
+  if (cluster.isPrimary) logger.info('grantledger listening', { url: settings.server.issuer, database: settings.database.url.split(':')[0] });
+
+  const stop = async () => {
+    logger.info('shutting down');
+    await running.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof SettingsError || err instanceof SecretKeyError) {
+    process.stderr.write(`grantledger: ${err.message}\n`);
+  } else if ((err as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
+    process.stderr.write(`grantledger: port ${(err as { port?: number }).port ?? ''} is already in use; set PORT to another port\n`);
+  } else if (/ECONNREFUSED|password authentication|database .* does not exist/.test(String((err as Error)?.message))) {
+    process.stderr.write(`grantledger: cannot reach the database (${(err as Error).message}); check DATABASE_URL\n`);
+  } else {
+    process.stderr.write(`grantledger: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,144 @@
+// Login and consent pages of the authorization flow (`/interaction/:uid`). Forms: `#login`
+// (email, password), `#consent` and `#deny`, each with a CSRF token.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import { authenticate, findUserByGuid, normaliseEmail } from '../companies/users.js';
+import type { Database } from '../db/database.js';
+import { recordConsent } from '../ledger/connections.js';
+import { AppError, badRequest, tooManyRequests } from '../shared/errors.js';
+import { checkFormCsrf, issueFormCsrf, readForm } from '../shared/http.js';
+import type { Logger } from '../shared/logger.js';
+import type { LoginThrottle } from '../shared/rate-limit.js';
+import { renderPage } from '../shared/views.js';
+import { describeScope } from './scopes.js';
+
+export interface InteractionDeps {
+  provider: Provider;
+  db: Database;
+  throttle: LoginThrottle;
+  logger: Logger;
+  secureCookies: boolean;
+  maxBodyBytes: number;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const sessionExpired = () =>
+  new AppError(400, 'interaction_expired', 'This sign-in page has expired. Go back to the app and start again.');
+
+async function loadDetails(ctx: Context, provider: Provider): Promise<Details> {
+  let details: Details;
+  try {
+    details = await provider.interactionDetails(ctx.req, ctx.res);
+  } catch {
+    throw sessionExpired();
+  }
+  if (details.uid !== ctx.params.uid) throw sessionExpired();
+  return details;
+}
+
+async function finish(ctx: Context, provider: Provider, result: InteractionResults, merge: boolean): Promise<void> {
+  const returnTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+  ctx.status = 303;
+  ctx.redirect(returnTo);
+}
+
+export function interactionRoutes(deps: InteractionDeps): Router {
+  const { provider, db, throttle, logger } = deps;
+  const router = new Router({ prefix: '/interaction/:uid' });
+
+  const renderLogin = async (ctx: Context, details: Details, extra: { email?: string; error?: string } = {}) => {
+    const client = await provider.Client.find(String(details.params.client_id));
+    ctx.type = 'html';
+    ctx.body = await renderPage('login', {
+      title: 'Sign in', uid: details.uid, csrf: issueFormCsrf(ctx, deps.secureCookies),
+      clientName: client?.clientName ?? 'An application', email: extra.email ?? '', error: extra.error,
+    });
+  };
+
+  router.get('/', async (ctx) => {
+    const details = await loadDetails(ctx, provider);
+    ctx.set('cache-control', 'no-store');
+    if (details.prompt.name === 'login') return renderLogin(ctx, details);
+    if (details.prompt.name !== 'consent') throw badRequest(`Unsupported step: ${details.prompt.name}`);
+    const client = await provider.Client.find(String(details.params.client_id));
+    if (!client) throw sessionExpired();
+    const user = details.session?.accountId ? await findUserByGuid(db, details.session.accountId) : undefined;
+    const missing = consentScopes(details);
+    ctx.type = 'html';
+    ctx.body = await renderPage('consent', {
+      title: `Allow ${client.clientName ?? 'this app'}?`, uid: details.uid, csrf: issueFormCsrf(ctx, deps.secureCookies),
+      clientName: client.clientName ?? client.clientId, clientUri: client.clientUri, logoUri: client.logoUri,
+      userEmail: user?.email, companyName: user?.company.name,
+      scopes: missing.map((scope) => ({ scope, description: describeScope(scope) })),
+    });
+  });
+
+  router.post('/login', async (ctx) => {
+    const form = await readForm(ctx, deps.maxBodyBytes);
+    checkFormCsrf(ctx, form._csrf);
+    const details = await loadDetails(ctx, provider);
+    if (details.prompt.name !== 'login') throw badRequest('This page does not expect a sign-in.');
+    const email = normaliseEmail(String(form.email ?? '')).slice(0, 320);
+    const password = String(form.password ?? '');
+    if (!email || !password || password.length > 1024) {
+      ctx.status = 400;
+      return renderLogin(ctx, details, { email, error: 'Enter your e-mail address and password.' });
+    }
+    const wait = await throttle.check(email, ctx.ip);
+    if (wait > 0) throw tooManyRequests(wait);
+    const users = await authenticate(db, email, password);
+    if (users.length === 0) {
+      await throttle.failed(email, ctx.ip);
+      logger.info('sign-in failed', { flow: 'authorization' });
+      ctx.status = 401;
+      return renderLogin(ctx, details, { email, error: 'The e-mail address or password is not right.' });
+    }
+    await throttle.succeeded(email);
+    // The same e-mail and password in several companies: the oldest account signs in.
+    await finish(ctx, provider, { login: { accountId: users[0]!.guid } }, false);
+  });
+
+  router.post('/confirm', async (ctx) => {
+    const form = await readForm(ctx, deps.maxBodyBytes);
+    checkFormCsrf(ctx, form._csrf);
+    const details = await loadDetails(ctx, provider);
+    if (details.prompt.name !== 'consent') throw badRequest('This page does not expect a consent.');
+    const accountId = details.session?.accountId;
+    const clientId = String(details.params.client_id);
+    const user = accountId ? await findUserByGuid(db, accountId) : undefined;
+    if (!user || !user.active) throw sessionExpired();
+
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: user.guid, clientId });
+    if (!grant) throw sessionExpired();
+    const promptDetails = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    if (promptDetails.missingOIDCScope) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
+    if (promptDetails.missingOIDCClaims) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
+    const grantId = await grant.save();
+
+    const scopes = String(grant.getOIDCScope() ?? '').split(' ').filter(Boolean);
+    await recordConsent(db, { companyId: user.company.id, userId: user.id, clientId, scopes });
+    logger.info('consent given', { client_id: clientId, company_guid: user.company.guid });
+    await finish(ctx, provider, { consent: { grantId } }, true);
+  });
+
+  router.post('/abort', async (ctx) => {
+    const form = await readForm(ctx, deps.maxBodyBytes);
+    checkFormCsrf(ctx, form._csrf);
+    await loadDetails(ctx, provider);
+    await finish(ctx, provider, { error: 'access_denied', error_description: 'The user did not allow access.' }, false);
+  });
+
+  return router;
+}
+
+function consentScopes(details: Details): string[] {
+  const d = details.prompt.details as { missingOIDCScope?: string[] };
+  const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
+  const missing = d.missingOIDCScope ?? requested;
+  return missing.length ? missing : requested;
+}

@@ -1,0 +1,113 @@
+// Signing keys (JWKS) and cookie keys: generated on first start, stored in the `keys` table
+// encrypted with SECRET_KEY, shared by every instance on the database. Rotation inserts new keys
+// first; older signing keys stay published for verification.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import type { Database, Executor } from '../db/database.js';
+import { decrypt, encrypt, randomSecret } from '../shared/crypto.js';
+
+export interface KeyMaterial {
+  /** Private JWKs, newest first (oidc-provider signs with the first key of each algorithm). */
+  jwks: { keys: Array<Record<string, unknown>> };
+  /** Cookie signing keys, newest first. */
+  cookieKeys: string[];
+}
+
+/** Signing keys kept per algorithm after a rotation (the newest signs, the rest verify). */
+const KEEP_GENERATIONS = 3;
+
+export class SecretKeyError extends Error {}
+
+/** The key-encryption key: SECRET_KEY, or a key generated once into SECRET_KEY_FILE. */
+export function loadSecretKey(secretKey: string | undefined, secretKeyFile: string): Buffer {
+  if (secretKey) return Buffer.from(secretKey, 'base64url');
+  const file = resolve(secretKeyFile);
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    try {
+      writeFileSync(file, randomSecret(32) + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  const value = readFileSync(file, 'utf8').trim();
+  if (!/^[A-Za-z0-9_-]{43}$/.test(value)) {
+    throw new SecretKeyError(`${file} does not hold a 32-byte base64url key; delete it or set SECRET_KEY`);
+  }
+  return Buffer.from(value, 'base64url');
+}
+
+async function newGeneration(): Promise<Array<{ kid: string; use: string; material: string }>> {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
+  const rows = [];
+  for (const alg of ['RS256', 'ES256'] as const) {
+    const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+    const kid = `${alg.toLowerCase()}-${stamp}-${randomSecret(4)}`;
+    const jwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
+    rows.push({ kid, use: 'sig', material: JSON.stringify(jwk) });
+  }
+  rows.push({ kid: `cookie-${stamp}-${randomSecret(4)}`, use: 'cookie', material: randomSecret(32) });
+  return rows;
+}
+
+async function insertGeneration(tx: Executor, kek: Buffer, createdAt: number): Promise<void> {
+  for (const row of await newGeneration()) {
+    await tx.run('INSERT INTO keys (kid, use, material, created_at) VALUES (?, ?, ?, ?)', [
+      row.kid, row.use, encrypt(kek, row.material), createdAt,
+    ]);
+  }
+}
+
+/** Serialises key creation across instances (SQLite: BEGIN IMMEDIATE already does). */
+async function lockKeys(db: Database, tx: Executor): Promise<void> {
+  if (db.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock(72018)');
+}
+
+export async function ensureKeys(db: Database, kek: Buffer): Promise<{ created: boolean }> {
+  return db.transaction(async (tx) => {
+    await lockKeys(db, tx);
+    const existing = await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM keys');
+    if (Number(existing?.n ?? 0) > 0) return { created: false };
+    await insertGeneration(tx, kek, Date.now());
+    return { created: true };
+  });
+}
+
+export async function rotateKeys(db: Database, kek: Buffer): Promise<{ kids: string[]; retired: string[] }> {
+  return db.transaction(async (tx) => {
+    await lockKeys(db, tx);
+    // Keys of one generation share a created_at; strictly newer than any existing key.
+    const last = await tx.get<{ t: number | null }>('SELECT MAX(created_at) AS t FROM keys');
+    await insertGeneration(tx, kek, Math.max(Date.now(), Number(last?.t ?? 0) + 1));
+    const rows = await tx.all<{ kid: string; use: string }>('SELECT kid, use FROM keys ORDER BY created_at DESC, kid');
+    const seen = new Map<string, number>();
+    const retired: string[] = [];
+    for (const { kid, use } of rows) {
+      const family = use === 'cookie' ? 'cookie' : kid.split('-')[0]!;
+      const n = (seen.get(family) ?? 0) + 1;
+      seen.set(family, n);
+      if (n > KEEP_GENERATIONS) retired.push(kid);
+    }
+    for (const kid of retired) await tx.run('DELETE FROM keys WHERE kid = ?', [kid]);
+    return { kids: rows.filter((r) => !retired.includes(r.kid)).map((r) => r.kid), retired };
+  });
+}
+
+export async function loadKeys(db: Database, kek: Buffer): Promise<KeyMaterial> {
+  const rows = await db.all<{ kid: string; use: string; material: string }>(
+    'SELECT kid, use, material FROM keys ORDER BY created_at DESC, kid',
+  );
+  const open = (sealed: string) => {
+    try {
+      return decrypt(kek, sealed);
+    } catch {
+      throw new SecretKeyError(
+        'the stored keys were encrypted with another SECRET_KEY: give every instance the same SECRET_KEY (or SECRET_KEY_FILE)',
+      );
+    }
+  };
+  const jwks = rows.filter((r) => r.use === 'sig').map((r) => JSON.parse(open(r.material)) as Record<string, unknown>);
+  const cookieKeys = rows.filter((r) => r.use === 'cookie').map((r) => open(r.material));
+  return { jwks: { keys: jwks }, cookieKeys };
+}

@@ -1,0 +1,184 @@
+// oidc-provider configuration: our store, our interactions, PKCE S256 for every client, refresh
+// rotation with reuse detection, client credentials bound to a company, opaque access tokens,
+// introspection restricted to gateways and to a token's own client.
+import Provider, { errors } from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { Settings } from '../config.js';
+import type { Database } from '../db/database.js';
+import { KIND_PROPERTY, createClientLookup } from '../clients/clients.js';
+import { constantEquals, sha256 } from '../shared/crypto.js';
+import type { Logger } from '../shared/logger.js';
+import { createAdapterFactory } from './adapter.js';
+import { createFindAccount } from './accounts.js';
+import type { KeyMaterial } from './keys.js';
+import { SCOPE_NAMES } from './scopes.js';
+import { renderPage } from '../shared/views.js';
+
+export interface ProviderHooks {
+  /** Company of a user account (for `company_guid` on access tokens). */
+  companyOfAccount(accountId: string): Promise<string | undefined>;
+  /** Throws unless `clientId` has an active connection to `companyGuid`. */
+  assertConnected(companyGuid: string, clientId: string): Promise<void>;
+  /** Newest live grant of this account for this client (one grant per user × app). */
+  findGrantId(accountId: string, clientId: string): Promise<string | undefined>;
+  /** True for ids of our own access tokens and API keys (never oidc-provider's). */
+  isForeignToken(id: string): boolean;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function createProvider(opts: {
+  settings: Settings;
+  db: Database;
+  keys: KeyMaterial;
+  hooks: ProviderHooks;
+  logger: Logger;
+}): Provider {
+  const { settings, db, keys, hooks, logger } = opts;
+  const t = settings.tokens;
+  const secure = settings.server.issuer.startsWith('https:');
+  const Adapter = createAdapterFactory(db, { isForeignToken: hooks.isForeignToken });
+  const lookupClient = createClientLookup(db);
+
+  // The Client model reads the `clients` table; every other model the oidc_payloads table.
+  function adapter(name: string) {
+    if (name === 'Client') {
+      return {
+        find: lookupClient,
+        upsert: async () => { throw new Error('clients are registered with the grantledger CLI'); },
+        destroy: async () => { throw new Error('clients are registered with the grantledger CLI'); },
+      } as never;
+    }
+    return new Adapter(name);
+  }
+
+  const configuration: Configuration = {
+    adapter: adapter as never,
+    findAccount: createFindAccount(db),
+    jwks: keys.jwks as never,
+    cookies: {
+      keys: keys.cookieKeys,
+      long: { signed: true, secure, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, secure, httpOnly: true, sameSite: 'lax' },
+    },
+    claims: {
+      openid: ['sub'],
+      profile: ['name'],
+      email: ['email', 'email_verified'],
+    },
+    scopes: SCOPE_NAMES,
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+      requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    },
+    extraClientMetadata: { properties: [KIND_PROPERTY] },
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+    },
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Gateways may introspect any access token (never a refresh token: an API must not
+        // accept one); an app only its own tokens. Anyone else gets {"active": false}.
+        allowedPolicy: async (_ctx, client, token) => {
+          if (client.metadata()[KIND_PROPERTY] === 'gateway') return token.kind !== 'RefreshToken';
+          return token.clientId === client.clientId;
+        },
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.body = await renderPage('logout', { title: 'Sign out', form });
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.body = await renderPage('message', { title: 'Signed out', message: 'You are signed out.' });
+        },
+      },
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    // One grant per user × app: consent is asked once and remembered until revoked.
+    loadExistingGrant: async (ctx) => {
+      const { client, session, result } = ctx.oidc;
+      if (!client || !session?.accountId) return undefined;
+      const grantId = result?.consent?.grantId ?? (await hooks.findGrantId(session.accountId, client.clientId));
+      if (!grantId) return undefined;
+      const grant = await ctx.oidc.provider.Grant.find(grantId);
+      if (!grant || grant.accountId !== session.accountId || grant.clientId !== client.clientId) return undefined;
+      // Sliding lifetime: a grant in use past half its life is renewed.
+      if (grant.exp && grant.exp - Math.floor(Date.now() / 1000) < t.grantTtl / 2) await grant.save();
+      return grant;
+    },
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    extraTokenClaims: async (ctx, token) => {
+      if (token.kind === 'ClientCredentials') {
+        const company = (ctx.oidc.body as Record<string, unknown> | undefined)?.company;
+        if (typeof company !== 'string' || !GUID.test(company)) {
+          throw new errors.InvalidRequest('the company parameter (the GUID of the company the app acts for) is required');
+        }
+        await hooks.assertConnected(company.toLowerCase(), token.clientId!);
+        return { company_guid: company.toLowerCase(), auth_type: 'oauth' };
+      }
+      if (token.kind === 'AccessToken' && token.accountId) {
+        const company = await hooks.companyOfAccount(token.accountId);
+        return { ...(company ? { company_guid: company } : {}), auth_type: 'oauth' };
+      }
+      return undefined;
+    },
+    ttl: {
+      AccessToken: t.accessTokenTtl,
+      AuthorizationCode: t.authorizationCodeTtl,
+      ClientCredentials: t.clientCredentialsTtl,
+      IdToken: t.idTokenTtl,
+      Grant: t.grantTtl,
+      Session: t.sessionTtl,
+      Interaction: t.interactionTtl,
+      // A rotated refresh token keeps the end date of the chain it continues.
+      RefreshToken: (ctx, token) => {
+        const rotated = ctx?.oidc?.entities?.RotatedRefreshToken;
+        if (rotated && !token.isSenderConstrained()) return rotated.remainingTTL;
+        return t.refreshTokenTtl;
+      },
+    },
+    renderError: async (ctx, out, error) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 500;
+      if (status >= 500) logger.error('authorization server error', { err: error, route: ctx.oidc?.route });
+      ctx.type = 'html';
+      ctx.body = await renderPage('error', {
+        title: 'Something went wrong',
+        message: out.error_description ?? 'The request could not be completed.',
+        code: out.error,
+      });
+    },
+  };
+
+  const provider = new Provider(settings.server.issuer, configuration);
+  provider.proxy = settings.server.trustProxy;
+
+  // Client secrets are stored as SHA-256: compare the hash of the presented secret.
+  // (The provider's symmetric-key features, which need the secret itself, are disabled above.)
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
+    return typeof actual === 'string' && typeof this.clientSecret === 'string'
+      && constantEquals(this.clientSecret, sha256(actual));
+  };
+
+  provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
+    logger.error('authorization server error', { err, route: ctx.oidc?.route });
+  });
+  return provider;
+}

@@ -1,0 +1,160 @@
+// Starting and stopping one server process: database and migrations, keys, provider, app,
+// background jobs (cleanup of expired rows, webhook delivery).
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildApp, type Services } from './app.js';
+import { AdminAuth } from './admin/auth.js';
+import type { Settings } from './config.js';
+import { countCompanies, createCompany, createUser } from './companies/users.js';
+import { openDatabase, type Database } from './db/database.js';
+import { isConnected } from './ledger/connections.js';
+import { LastUsedRecorder } from './ledger/last-used.js';
+import { deleteExpiredPayloads } from './oidc/adapter.js';
+import { ensureKeys, loadKeys, loadSecretKey } from './oidc/keys.js';
+import { createProvider } from './oidc/provider.js';
+import { usageMiddleware } from './oidc/usage.middleware.js';
+import { randomSecret } from './shared/crypto.js';
+import { errors } from 'oidc-provider';
+import { createLogger, type Logger } from './shared/logger.js';
+import { Metrics } from './shared/metrics.js';
+import { LoginThrottle, RateLimiter } from './shared/rate-limit.js';
+import { hasOwnPrefix } from './tokens/format.js';
+import { ownTokenIntrospector } from './tokens/tokens.js';
+import { WebhookWorker } from './webhooks/worker.js';
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  services: Services;
+  close(): Promise<void>;
+}
+
+export interface BootstrapResult {
+  companyGuid: string;
+  email: string;
+  password: string;
+}
+
+/** Opens the database and applies migrations when configured to. */
+export async function openConfiguredDatabase(settings: Settings, logger: Logger): Promise<Database> {
+  const db = await openDatabase({ url: settings.database.url, poolSize: settings.database.poolSize });
+  if (settings.database.migrateOnStart) {
+    const applied = await db.migrate();
+    if (applied.length) logger.info('migrations applied', { migrations: applied });
+  }
+  return db;
+}
+
+/** First start with no company: one company and one admin, with a generated password. */
+async function bootstrap(db: Database): Promise<BootstrapResult | undefined> {
+  if ((await countCompanies(db)) > 0) return undefined;
+  const company = await createCompany(db, 'My Company');
+  const password = randomSecret(12);
+  const user = await createUser(db, { companyGuid: company.guid, email: 'admin@example.com', password, role: 'admin', name: 'Admin' });
+  return { companyGuid: company.guid, email: user.email, password };
+}
+
+export async function startServer(
+  settings: Settings,
+  opts: { logger?: Logger; db?: Database; onBootstrap?: (b: BootstrapResult) => void } = {},
+): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(settings.logLevel);
+  const db = opts.db ?? (await openConfiguredDatabase(settings, logger));
+  const kek = loadSecretKey(settings.secrets.secretKey, settings.secrets.secretKeyFile);
+  if ((await ensureKeys(db, kek)).created) logger.info('signing and cookie keys generated');
+  const keys = await loadKeys(db, kek);
+
+  if (settings.bootstrap) {
+    const created = await bootstrap(db);
+    if (created) opts.onBootstrap?.(created);
+  }
+
+  const metrics = new Metrics();
+  const lastUsed = new LastUsedRecorder(db, settings.tokens.lastUsedInterval * 1000, logger);
+  // Users never change company: the account → company map is safe to keep.
+  const companyCache = new Map<string, string>();
+  const companyOfAccount = async (accountId: string) => {
+    const hit = companyCache.get(accountId);
+    if (hit) return hit;
+    const row = await db.get<{ guid: string }>(
+      'SELECT c.guid FROM users u JOIN companies c ON c.id = u.company_id WHERE u.guid = ?',
+      [accountId],
+    );
+    if (row) {
+      if (companyCache.size > 100_000) companyCache.clear();
+      companyCache.set(accountId, row.guid);
+    }
+    return row?.guid;
+  };
+
+  const provider = createProvider({
+    settings, db, keys, logger,
+    hooks: {
+      companyOfAccount,
+      assertConnected: async (companyGuid, clientId) => {
+        if (!(await isConnected(db, companyGuid, clientId))) {
+          throw new errors.UnauthorizedClient('the app is not connected to this company: an admin of the company must authorize it first');
+        }
+      },
+      findGrantId: async (accountId, clientId) => {
+        const row = await db.get<{ grant_id: string }>(
+          `SELECT grant_id FROM oidc_payloads WHERE account_id = ? AND client_id = ? AND model = 'Grant'
+           AND (expires_at IS NULL OR expires_at > ?) ORDER BY expires_at DESC LIMIT 1`,
+          [accountId, clientId, Date.now()],
+        );
+        return row?.grant_id;
+      },
+      isForeignToken: hasOwnPrefix,
+    },
+  });
+  provider.use(usageMiddleware({
+    ownTokens: ownTokenIntrospector(db, lastUsed, settings.server.issuer),
+    lastUsed, metrics, companyOfAccount,
+    isConnected: (companyGuid, clientId) => isConnected(db, companyGuid, clientId),
+  }));
+
+  const secureCookies = settings.server.issuer.startsWith('https:');
+  const webhooks = new WebhookWorker(db, kek, settings.webhooks, logger, metrics);
+  const services: Services = {
+    settings, db, logger, kek, provider, metrics, lastUsed,
+    throttle: new LoginThrottle(new RateLimiter(db, settings.admin.loginRateLimit, settings.admin.loginRateWindow)),
+    adminAuth: new AdminAuth(db, settings.admin.sessionTtl, secureCookies, lastUsed),
+    kickWebhooks: () => webhooks.kick(),
+  };
+  const app = buildApp(services, keys.cookieKeys);
+
+  const server = app.listen(settings.server.port, settings.server.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 20_000;
+
+  const cleanup = setInterval(() => {
+    deleteExpiredPayloads(db)
+      .then((n) => n && logger.info('expired rows deleted', { count: n }))
+      .then(() => db.run('DELETE FROM admin_sessions WHERE expires_at < ?', [Date.now()]))
+      .catch((err: unknown) => logger.warn('cleanup failed', { err }));
+  }, settings.cleanupInterval * 1000);
+  cleanup.unref();
+  webhooks.start();
+
+  const { port } = server.address() as AddressInfo;
+  const host = settings.server.host === '0.0.0.0' || settings.server.host === '::' ? 'localhost' : settings.server.host;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    services,
+    async close() {
+      clearInterval(cleanup);
+      await webhooks.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (!opts.db) await db.close();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// The one application error type. Routes throw these; one middleware renders them as
+// `{"error": {"code", "message"}}` (API) or as a page (UI). OAuth endpoints keep
+// oidc-provider's own errors.
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const badRequest = (message: string, code = 'invalid_request') => new AppError(400, code, message);
+export const unauthenticated = (message = 'Sign in, or send a valid bearer access token.') =>
+  new AppError(401, 'unauthenticated', message);
+export const forbidden = (message = 'Only active company admins can do this.') => new AppError(403, 'forbidden', message);
+export const csrfFailed = () =>
+  new AppError(403, 'csrf_failed', 'The CSRF token is missing or wrong. Reload the page and try again.');
+export const notFound = (what = 'The resource') => new AppError(404, 'not_found', `${what} was not found.`);
+export const conflict = (message: string) => new AppError(409, 'conflict', message);
+export const payloadTooLarge = (limit: number) =>
+  new AppError(413, 'payload_too_large', `The request body is larger than ${limit} bytes.`);
+export const unsupportedMediaType = (expected: string) =>
+  new AppError(415, 'unsupported_media_type', `Send the request body as ${expected}.`);
+export const tooManyRequests = (retryAfterSeconds: number) =>
+  new AppError(429, 'rate_limited', `Too many attempts. Try again in ${retryAfterSeconds} seconds.`, {
+    'retry-after': String(retryAfterSeconds),
+  });

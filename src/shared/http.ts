@@ -1,0 +1,124 @@
+// HTTP plumbing for our own routes (never in front of oidc-provider's): bounded body parsing,
+// CSRF checks, security headers, the error renderer and the access log.
+import type { Context, Next } from 'koa';
+import { AppError, badRequest, csrfFailed, payloadTooLarge, unsupportedMediaType } from './errors.js';
+import { constantEquals, randomSecret } from './crypto.js';
+import type { Logger } from './logger.js';
+import { renderPage } from './views.js';
+
+async function readRaw(ctx: Context, limit: number): Promise<string> {
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > limit) throw payloadTooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw payloadTooLarge(limit);
+    chunks.push(chunk);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw badRequest('The request body is not valid UTF-8.');
+  }
+}
+
+/** An urlencoded form as a flat record (repeated fields: the last one wins, except `[]` arrays). */
+export async function readForm(ctx: Context, limit: number): Promise<Record<string, string>> {
+  if (!ctx.is('application/x-www-form-urlencoded')) throw unsupportedMediaType('application/x-www-form-urlencoded');
+  const params = new URLSearchParams(await readRaw(ctx, limit));
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of params) out[k] = v;
+  return out;
+}
+
+export async function readJson(ctx: Context, limit: number): Promise<unknown> {
+  const raw = await readRaw(ctx, limit);
+  if (raw.trim() === '') return {};
+  if (!ctx.is('application/json')) throw unsupportedMediaType('application/json');
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw badRequest('The request body is not valid JSON.');
+  }
+}
+
+export const CSRF_COOKIE = 'gl.csrf';
+
+/**
+ * Double-submit CSRF token for pages without a server-side session (login and consent):
+ * a signed, httpOnly cookie whose value every form repeats in `_csrf`.
+ */
+export function issueFormCsrf(ctx: Context, secure: boolean): string {
+  let token = ctx.cookies.get(CSRF_COOKIE, { signed: true });
+  if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) {
+    token = randomSecret(32);
+    ctx.cookies.set(CSRF_COOKIE, token, { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', overwrite: true });
+  }
+  return token;
+}
+
+export function checkFormCsrf(ctx: Context, submitted: string | undefined): void {
+  const expected = ctx.cookies.get(CSRF_COOKIE, { signed: true });
+  if (!expected || typeof submitted !== 'string' || !constantEquals(expected, submitted)) throw csrfFailed();
+}
+
+export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
+  await next();
+  ctx.set('x-content-type-options', 'nosniff');
+  ctx.set('referrer-policy', 'no-referrer');
+  if (ctx.response.is('html')) {
+    ctx.set('x-frame-options', 'DENY');
+    ctx.set(
+      'content-security-policy',
+      "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+  }
+}
+
+/** Does this request want JSON (API) rather than a page? */
+export function wantsJson(ctx: Context): boolean {
+  return ctx.path.startsWith('/api/') || (!ctx.accepts('html') && !!ctx.accepts('json'));
+}
+
+export function errorHandler(logger: Logger) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    try {
+      await next();
+    } catch (err) {
+      const appError = err instanceof AppError ? err : toAppError(err);
+      if (!appError) logger.error('unhandled error', { err, method: ctx.method, path: ctx.path });
+      const e = appError ?? new AppError(500, 'internal_error', 'Something went wrong on our side. Try again later.');
+      ctx.status = e.status;
+      ctx.set(e.headers);
+      if (wantsJson(ctx)) {
+        ctx.body = { error: { code: e.code, message: e.message } };
+      } else {
+        ctx.type = 'html';
+        ctx.body = await renderPage('error', { title: e.status >= 500 ? 'Something went wrong' : 'This did not work', message: e.message, code: e.code });
+      }
+    }
+  };
+}
+
+/** Errors from Koa itself (ctx.throw, bad headers) keep their 4xx status; anything else is a 500. */
+function toAppError(err: unknown): AppError | undefined {
+  const e = err as { status?: number; expose?: boolean; message?: string };
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new AppError(e.status, 'invalid_request', e.expose && e.message ? e.message : 'The request is not valid.');
+  }
+  return undefined;
+}
+
+export function accessLog(logger: Logger) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const start = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+      logger.info('request', { method: ctx.method, path: ctx.path, status, ms: Math.round(ms * 10) / 10 });
+    }
+  };
+}

@@ -1,0 +1,164 @@
+// Delivers queued webhooks. Each process polls the outbox; a delivery is claimed with a
+// conditional update (`locked_until`), so several instances never send the same attempt twice.
+// Failures are retried with exponential backoff up to maxAttempts, then marked dead; one
+// failing endpoint never holds up other deliveries (each is sent on its own, with a timeout).
+import type { Database } from '../db/database.js';
+import { findClient, openWebhookSecret } from '../clients/clients.js';
+import type { Logger } from '../shared/logger.js';
+import type { Metrics } from '../shared/metrics.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './signature.js';
+
+export interface WebhookSettings {
+  maxAttempts: number;
+  timeout: number;
+  backoffBase: number;
+  pollInterval: number;
+}
+
+interface DeliveryRow {
+  id: number;
+  client_id: string;
+  event: string;
+  target_url: string;
+  payload: string;
+  attempts: number;
+}
+
+const BATCH = 20;
+const MAX_BACKOFF_S = 3600;
+
+export function backoffSeconds(base: number, attempts: number): number {
+  return Math.min(MAX_BACKOFF_S, base * 2 ** Math.max(0, attempts - 1));
+}
+
+export class WebhookWorker {
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly kek: Buffer,
+    private readonly settings: WebhookSettings,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /** Checks the outbox now (called after an event was queued). */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#tick();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => this.#tick(), this.settings.pollInterval * 1000);
+    this.#timer.unref();
+  }
+
+  #tick(): void {
+    this.#running = this.runOnce()
+      .then(() => undefined)
+      .catch((err: unknown) => this.logger.warn('webhook worker failed', { err }))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.kick();
+        } else {
+          this.#schedule();
+        }
+      });
+  }
+
+  /** Sends every due delivery once; returns how many were attempted. */
+  async runOnce(): Promise<number> {
+    const now = Date.now();
+    const due = await this.db.all<DeliveryRow>(
+      `SELECT id, client_id, event, target_url, payload, attempts FROM webhook_deliveries
+       WHERE status = 'pending' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)
+       ORDER BY next_attempt_at LIMIT ${BATCH}`,
+      [now, now],
+    );
+    const claimed: DeliveryRow[] = [];
+    const lease = now + (this.settings.timeout + 30) * 1000;
+    for (const d of due) {
+      const { changes } = await this.db.run(
+        `UPDATE webhook_deliveries SET locked_until = ? WHERE id = ? AND status = 'pending'
+         AND (locked_until IS NULL OR locked_until < ?)`,
+        [lease, d.id, now],
+      );
+      if (changes === 1) claimed.push(d);
+    }
+    await Promise.all(claimed.map((d) => this.#deliver(d)));
+    return claimed.length;
+  }
+
+  async #deliver(d: DeliveryRow): Promise<void> {
+    const attempts = d.attempts + 1;
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const client = await findClient(this.db, d.client_id);
+      const secret = client && openWebhookSecret(this.kek, client);
+      if (!secret) throw new Error('the app has no webhook secret any more');
+      const timestamp = Math.floor(Date.now() / 1000);
+      const res = await fetch(d.target_url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'grantledger-webhooks/1',
+          [TIMESTAMP_HEADER]: String(timestamp),
+          [SIGNATURE_HEADER]: signWebhook(secret, timestamp, d.payload),
+          'x-grantledger-event': d.event,
+          'x-grantledger-delivery': String(d.id),
+        },
+        body: d.payload,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.settings.timeout * 1000),
+      });
+      status = res.status;
+      await res.body?.cancel();
+      if (status < 200 || status >= 300) error = `HTTP ${status}`;
+    } catch (err) {
+      error = (err as Error).name === 'TimeoutError' ? 'timed out' : String((err as Error).message).slice(0, 300);
+    }
+
+    const now = Date.now();
+    if (!error) {
+      await this.db.run(
+        `UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, last_status = ?, last_error = NULL,
+         delivered_at = ?, locked_until = NULL WHERE id = ?`,
+        [attempts, status, now, d.id],
+      );
+      this.metrics.webhooks.inc({ outcome: 'delivered' });
+      this.logger.info('webhook delivered', { delivery: d.id, event: d.event, attempts });
+      return;
+    }
+    const dead = attempts >= this.settings.maxAttempts;
+    await this.db.run(
+      `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
+       next_attempt_at = ?, locked_until = NULL WHERE id = ?`,
+      [dead ? 'dead' : 'pending', attempts, status, error, now + backoffSeconds(this.settings.backoffBase, attempts) * 1000, d.id],
+    );
+    this.metrics.webhooks.inc({ outcome: dead ? 'dead' : 'retry' });
+    this.logger.warn(dead ? 'webhook given up' : 'webhook failed, will retry', { delivery: d.id, event: d.event, attempts, error });
+  }
+}
