@@ -1,0 +1,102 @@
+// A real grantledger server on a real port and a fresh database, plus fixtures made through
+// the same modules the CLI uses.
+import { createServer } from 'node:net';
+import { createApp, createGateway, type NewApp } from '../../src/clients/clients.js';
+import { loadSettings, type Settings, type SettingsOverrides } from '../../src/config.js';
+import { createCompany, createUser, type Role, type User } from '../../src/companies/users.js';
+import { findUserByGuid } from '../../src/companies/users.js';
+import { randomSecret } from '../../src/shared/crypto.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestServer {
+  url: string;
+  settings: Settings;
+  running: RunningServer;
+  database: TestDatabase;
+  db: TestDatabase['db'];
+  close(): Promise<void>;
+}
+
+export async function testSettings(port: number, overrides: SettingsOverrides = {}): Promise<Settings> {
+  return loadSettings({
+    ...overrides,
+    server: { port, host: '127.0.0.1', issuer: `http://127.0.0.1:${port}`, ...overrides.server },
+    secrets: { secretKey: randomSecret(32), ...overrides.secrets },
+    logLevel: (process.env.TEST_LOG_LEVEL as Settings['logLevel']) ?? 'silent',
+  }, { ...process.env, NODE_ENV: 'test' });
+}
+
+export async function startTestServer(overrides: SettingsOverrides = {}, database?: TestDatabase): Promise<TestServer> {
+  const ownDatabase = !database;
+  const dbh = database ?? (await createTestDatabase());
+  const port = await freePort();
+  const settings = await testSettings(port, overrides);
+  const running = await startServer(settings, { db: dbh.db, logger: createLogger(settings.logLevel) });
+  return {
+    url: running.url, settings, running, database: dbh, db: dbh.db,
+    async close() {
+      await running.close();
+      if (ownDatabase) await dbh.drop();
+    },
+  };
+}
+
+export interface TestUser {
+  user: User;
+  email: string;
+  password: string;
+}
+
+let seq = 0;
+export async function makeCompany(db: TestDatabase['db'], name = `Company ${++seq}`) {
+  return createCompany(db, name);
+}
+
+export async function makeUser(db: TestDatabase['db'], companyGuid: string, role: Role = 'admin'): Promise<TestUser> {
+  const email = `user${++seq}-${randomSecret(3).toLowerCase()}@example.com`;
+  const password = `pw-${randomSecret(9)}`;
+  const user = await createUser(db, { companyGuid, email, password, role });
+  return { user, email, password };
+}
+
+export async function reloadUser(db: TestDatabase['db'], guid: string): Promise<User> {
+  return (await findUserByGuid(db, guid))!;
+}
+
+export interface TestApp {
+  clientId: string;
+  clientSecret: string;
+  webhookSecret?: string;
+  redirectUri: string;
+}
+
+export async function makeApp(server: TestServer, overrides: Partial<NewApp> = {}): Promise<TestApp> {
+  const redirectUri = overrides.redirectUris?.[0] ?? 'http://127.0.0.1:9/callback';
+  const created = await createApp(server.db, server.running.services.kek, {
+    name: `App ${++seq}`,
+    redirectUris: [redirectUri],
+    grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+    ...overrides,
+  });
+  return {
+    clientId: created.client_id, clientSecret: created.client_secret ?? '', webhookSecret: created.webhook_secret, redirectUri,
+  };
+}
+
+export async function makeGateway(server: TestServer): Promise<{ clientId: string; clientSecret: string }> {
+  const g = await createGateway(server.db, `Gateway ${++seq}`);
+  return { clientId: g.client_id, clientSecret: g.client_secret };
+}
