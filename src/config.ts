@@ -105,10 +105,11 @@ export class SettingsError extends Error {}
 type Tree = Record<string, unknown>;
 const isTree = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Deep merge that copies every subtree, so later writes never reach the imported config modules. */
 function merge(target: Tree, source: Tree): Tree {
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue;
-    target[key] = isTree(value) && isTree(target[key]) ? merge({ ...(target[key] as Tree) }, value) : value;
+    target[key] = isTree(value) ? merge(isTree(target[key]) ? { ...(target[key] as Tree) } : {}, value) : value;
   }
   return target;
 }
@@ -150,7 +151,9 @@ export async function loadSettings(
   merge(tree, await loadFile('local'));
   for (const [name, path] of Object.entries(ENV)) {
     const raw = env[name];
-    if (raw !== undefined) setPath(tree, path, envValue(path, raw));
+    const value = raw === undefined ? undefined : envValue(path, raw);
+    // An empty variable means "unset": the files' value stays.
+    if (value !== undefined) setPath(tree, path, value);
   }
   merge(tree, overrides as Tree);
 

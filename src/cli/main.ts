@@ -34,6 +34,8 @@ Commands:
 
 Settings come from config/ and the environment (DATABASE_URL, SECRET_KEY, …): see README.md.`;
 
+const HINT = '(run grantledger --help for usage)';
+
 const OPTIONS = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -153,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    process.stderr.write(`grantledger: ${(err as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`grantledger: ${(err as Error).message} ${HINT}\n`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -176,8 +178,8 @@ async function main(argv: string[]): Promise<number> {
       ? (err as Error).message
       : `failed: ${(err as Error).message}`;
     if (json) process.stdout.write(JSON.stringify({ error: message }) + '\n');
-    process.stderr.write(`grantledger: ${message}\n`);
-    if (err instanceof UsageError) process.stderr.write(`Run grantledger --help for usage.\n`);
+    // One line, so scripts can show or log it as it is.
+    process.stderr.write(`grantledger: ${message}${err instanceof UsageError ? ` ${HINT}` : ''}\n`);
     return err instanceof UsageError ? 2 : 1;
   } finally {
     await db?.close();

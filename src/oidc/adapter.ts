@@ -1,7 +1,8 @@
 // The oidc-provider store: every model in one `oidc_payloads` table keyed by (model, id).
 //
 // - The id column holds SHA-256(id): a copy of the database holds no usable token, code or
-//   session id; `jti` is stripped from the stored payload and restored on `find`.
+//   session id; `jti` is stripped from the stored payload and restored on `find` (and the
+//   session id an Interaction carries is dropped).
 // - `upsert` is a real upsert; `find` hides expired rows.
 // - `consume` is a conditional update (`… AND consumed_at IS NULL`). oidc-provider checks
 //   `consumed` before it calls `consume()`, so two parallel redemptions can both pass that
@@ -30,6 +31,8 @@ export interface AdapterOptions {
   /** Ids that can never be oidc-provider's (our access tokens and API keys): answered without a lookup. */
   isForeignToken?: (id: string) => boolean;
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** ids oidc-provider generates are short base64url strings; anything else is never stored. */
 const PLAUSIBLE_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -72,6 +75,13 @@ export function createAdapterFactory(db: Database, options: AdapterOptions = {})
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       const { jti: _jti, ...stored } = payload;
+      // An Interaction copies the end-user session's id (the `_session` cookie value) into
+      // `session.cookie`; oidc-provider never reads it back, and storing it would undo hashing
+      // the Session row's id.
+      if (this.model === 'Interaction' && isRecord(stored.session) && 'cookie' in stored.session) {
+        const { cookie: _cookie, ...session } = stored.session;
+        stored.session = session;
+      }
       const extra = payload.extra as { company_guid?: unknown } | undefined;
       const companyGuid = typeof extra?.company_guid === 'string' ? extra.company_guid : null;
       // A Grant row carries its own id in grant_id, so "everything of grant G" is one predicate.

@@ -40,6 +40,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       },
     };
   }
+  return createSqliteTestDatabase();
+}
+
+/** A fresh SQLite database whatever DATABASE_URL says (tests that read the database file). */
+export async function createSqliteTestDatabase(): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'grantledger-test-'));
   const file = join(dir, 'test.sqlite');
   const db = await openDatabase({ url: `sqlite:${file}` });

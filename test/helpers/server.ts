@@ -35,7 +35,7 @@ export async function testSettings(port: number, overrides: SettingsOverrides = 
     ...overrides,
     server: { port, host: '127.0.0.1', issuer: `http://127.0.0.1:${port}`, ...overrides.server },
     secrets: { secretKey: randomSecret(32), ...overrides.secrets },
-    logLevel: (process.env.TEST_LOG_LEVEL as Settings['logLevel']) ?? 'silent',
+    logLevel: overrides.logLevel ?? (process.env.TEST_LOG_LEVEL as Settings['logLevel'] | undefined) ?? 'silent',
   }, { ...process.env, NODE_ENV: 'test' });
 }
 
