@@ -18,6 +18,12 @@ const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 const userRef = { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, name: { type: 'string' }, email: { type: 'string' } } };
 const timestamp = { type: ['string', 'null'], format: 'date-time' };
 
+// RFC 9745: API-key creation answers that the method is deprecated, and where to go instead.
+const deprecationHeaders = {
+  Deprecation: { description: 'Since when creating API keys is deprecated (RFC 9745), e.g. `@1764288000`', schema: { type: 'string' } },
+  Link: { description: '`<…/docs/access-tokens>; rel="deprecation"`: the supported method', schema: { type: 'string' } },
+};
+
 function tokenPaths(path: string, schema: string, deprecated: boolean) {
   const tag = deprecated ? 'API keys' : 'Access tokens';
   return {
@@ -27,7 +33,14 @@ function tokenPaths(path: string, schema: string, deprecated: boolean) {
         tags: [tag], summary: deprecated ? 'Create a legacy API key (deprecated)' : 'Create an access token', deprecated,
         description: 'The response is the only place the token appears; store it now.' + (deprecated ? ' Answers with `Deprecation` and `Link` headers.' : ''),
         requestBody: { required: true, content: json(ref('NewToken')) },
-        responses: { 201: { description: 'Created', content: json({ allOf: [ref(schema), { type: 'object', required: ['token'], properties: { token: { type: 'string' } } }] }) }, ...errors },
+        responses: {
+          201: {
+            description: 'Created',
+            ...(deprecated ? { headers: deprecationHeaders } : {}),
+            content: json({ allOf: [ref(schema), { type: 'object', required: ['token'], properties: { token: { type: 'string' } } }] }),
+          },
+          ...errors,
+        },
       },
     },
     [`${path}/{id}`]: {

@@ -8,8 +8,16 @@ export const guidParam = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-
 /** Max lifetime of an access token or API key: 5 years. */
 const MAX_LIFETIME_MS = 5 * 365 * 24 * 3600 * 1000;
 
+/**
+ * A name people read in lists and audit events: no control characters (PostgreSQL rejects NUL
+ * in text, which would be a 500), no lone surrogates, no bidirectional overrides that would
+ * make the list show something other than what is stored.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]/u;
+
 export const newTokenSchema = z.object({
-  name: z.string().trim().min(1, 'name is required').max(200),
+  name: z.string().trim().min(1, 'name is required').max(200)
+    .refine((s) => !UNPRINTABLE.test(s), 'must not contain control characters'),
   scopes: z.array(z.enum(API_SCOPES as [string, ...string[]])).min(1).max(API_SCOPES.length).optional(),
   expires_at: z.iso.datetime({ offset: true }).or(z.iso.date()).nullable().optional(),
 }).strict().transform((v, ctx) => {
