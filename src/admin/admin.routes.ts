@@ -135,7 +135,8 @@ export function adminRoutes(services: Services): Router {
     const connection = await findConnection(db, admin.company.id, clientIdOf(ctx));
     if (!connection) throw notFound('The connected app');
     ctx.type = 'html';
-    ctx.body = await renderPage('confirm-revoke', { title: `Revoke ${connection.clientName}?`, admin, csrf, connection });
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await renderPage('confirm-revoke', { title: `Revoke ${connection.clientName}?`, admin, csrf, connection, describeScope });
   });
 
   router.post(`${PAGE}/connected-apps/:id/revoke`, requireAdmin, async (ctx) => {
@@ -144,10 +145,12 @@ export function adminRoutes(services: Services): Router {
     const connection = await findConnection(db, admin.company.id, clientId);
     if (!connection) throw notFound('The connected app');
     const result = await revokeConnection(db, admin, clientId);
+    // The same bookkeeping as DELETE /api/v1/connected-apps/{id}.
     services.metrics.revocations.inc();
+    services.metrics.revokedTokens.inc({}, Object.values(result.revoked).reduce((a, b) => a + b, 0));
     services.kickWebhooks();
     logger.info('connection revoked', { client_id: clientId, company_guid: admin.company.guid, revoked: result.revoked });
-    setFlash(ctx, `${connection.clientName} no longer has access to ${admin.company.name}.`);
+    setFlash(ctx, `${connection.clientName} no longer has access to ${admin.company.name}. It must be authorized again to reconnect.`);
     ctx.status = 303;
     ctx.redirect(`${PAGE}#connected-apps`);
   });

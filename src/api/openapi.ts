@@ -114,7 +114,7 @@ export function openApiDocument(issuer: string) {
           type: 'object',
           properties: {
             client_id: { type: 'string' }, revoked_at: { type: 'string', format: 'date-time' },
-            revoked: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Deleted grants, access_tokens, refresh_tokens, authorization_codes, client_credentials_tokens, device_codes, backchannel_requests' },
+            revoked: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Live grants, access_tokens, refresh_tokens, authorization_codes, client_credentials_tokens, device_codes and backchannel_requests revoked (spent codes, rotated refresh tokens and expired rows are deleted too but not counted)' },
           },
         },
         AccessToken: token,

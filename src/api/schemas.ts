@@ -32,7 +32,8 @@ export const newTokenSchema = z.object({
 
 export const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().regex(/^\d{1,15}$/).transform(Number).optional(),
+  // Audit ids are 32-bit serials: a larger cursor is clamped (PostgreSQL would reject it).
+  cursor: z.string().regex(/^\d{1,15}$/).transform((v) => Math.min(Number(v), 2_147_483_647)).optional(),
 });
 
 export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {

@@ -38,11 +38,11 @@ export async function recordAudit(tx: Executor, e: AuditInput, now = Date.now())
 export async function listAudit(
   db: Executor, companyId: number, opts: { limit: number; before?: number },
 ): Promise<{ data: AuditEvent[]; next_cursor: string | null }> {
-  const rows = await db.all<{ id: number; action: string; actor: string; target_type: string; target_id: string; details: string; created_at: number }>(
-    `SELECT id, action, actor, target_type, target_id, details, created_at FROM audit_events
-     WHERE company_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
-    [companyId, opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit + 1],
-  );
+  type Row = { id: number; action: string; actor: string; target_type: string; target_id: string; details: string; created_at: number };
+  const columns = 'SELECT id, action, actor, target_type, target_id, details, created_at FROM audit_events';
+  const rows = opts.before === undefined
+    ? await db.all<Row>(`${columns} WHERE company_id = ? ORDER BY id DESC LIMIT ?`, [companyId, opts.limit + 1])
+    : await db.all<Row>(`${columns} WHERE company_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, [companyId, opts.before, opts.limit + 1]);
   const page = rows.slice(0, opts.limit);
   return {
     data: page.map((r) => ({

@@ -7,6 +7,8 @@
 //   4. an audit event with the counts, and an `authorization.revoked` webhook, are written.
 // Deleting the grants is what makes introspection, userinfo and refresh fail on every instance
 // at once (they all load the grant); the next authorization asks for consent again.
+// The counts are of what was still usable: spent codes and rotated refresh tokens (kept for
+// replay detection) and expired rows are deleted too, but they were not "revoked" by this.
 import type { Database } from '../db/database.js';
 import { recordAudit } from '../audit/audit.js';
 import type { User } from '../companies/users.js';
@@ -22,6 +24,12 @@ export const REVOKED_COUNT_KEYS: Record<string, string> = {
   DeviceCode: 'device_codes',
   BackchannelAuthenticationRequest: 'backchannel_requests',
 };
+
+interface DeletedRow {
+  model: string;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
 
 export interface RevokeResult {
   client_id: string;
@@ -41,19 +49,21 @@ export async function revokeConnection(db: Database, admin: User, clientId: stri
     if (marked.changes === 0) throw notFound('The connected app');
 
     const revoked: Record<string, number> = Object.fromEntries(Object.values(REVOKED_COUNT_KEYS).map((k) => [k, 0]));
-    const tally = (rows: Array<{ model: string }>) => {
-      for (const { model } of rows) {
+    const tally = (rows: DeletedRow[]) => {
+      for (const { model, expires_at: expiresAt, consumed_at: consumedAt } of rows) {
         const key = REVOKED_COUNT_KEYS[model];
-        if (key) revoked[key] = (revoked[key] ?? 0) + 1;
+        const live = consumedAt === null && (expiresAt === null || expiresAt > now);
+        if (key && live) revoked[key] = (revoked[key] ?? 0) + 1;
       }
     };
-    tally((await tx.run<{ model: string }>(
+    tally((await tx.run<DeletedRow>(
       `DELETE FROM oidc_payloads WHERE client_id = ? AND account_id IN (SELECT guid FROM users WHERE company_id = ?)
-       RETURNING model`,
+       RETURNING model, expires_at, consumed_at`,
       [clientId, company.id],
     )).rows);
-    tally((await tx.run<{ model: string }>(
-      "DELETE FROM oidc_payloads WHERE client_id = ? AND company_guid = ? AND model = 'ClientCredentials' RETURNING model",
+    tally((await tx.run<DeletedRow>(
+      `DELETE FROM oidc_payloads WHERE client_id = ? AND company_guid = ? AND model = 'ClientCredentials'
+       RETURNING model, expires_at, consumed_at`,
       [clientId, company.guid],
     )).rows);
 

@@ -32,7 +32,7 @@ export function usageMiddleware(deps: UsageDeps) {
     if (ctx.status !== 200 || !route) return;
     if (route === 'introspection') await introspection(ctx, deps);
     else if (route === 'userinfo') await touchForToken(ctx, deps);
-    else if (route === 'token' && ctx.oidc.entities.RefreshToken) await touchForToken(ctx, deps);
+    else if (route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token') await touchForToken(ctx, deps);
   };
 }
 

@@ -1,7 +1,9 @@
 // Delivers queued webhooks. Each process polls the outbox; a delivery is claimed with a
 // conditional update (`locked_until`), so several instances never send the same attempt twice.
-// Failures are retried with exponential backoff up to maxAttempts, then marked dead; one
-// failing endpoint never holds up other deliveries (each is sent on its own, with a timeout).
+// Failures are retried with exponential backoff up to maxAttempts, then marked dead.
+// One failing endpoint never holds up other deliveries: a poll only claims and starts
+// deliveries, it never waits for them, so a hanging endpoint occupies one in-flight slot (for
+// at most `timeout`) while the next poll sends everything else that is due.
 import type { Database } from '../db/database.js';
 import { findClient, openWebhookSecret } from '../clients/clients.js';
 import type { Logger } from '../shared/logger.js';
@@ -25,6 +27,8 @@ interface DeliveryRow {
 }
 
 const BATCH = 20;
+/** Deliveries in flight per process; beyond it, due rows wait for the next poll. */
+const MAX_IN_FLIGHT = 64;
 const MAX_BACKOFF_S = 3600;
 
 export function backoffSeconds(base: number, attempts: number): number {
@@ -36,6 +40,9 @@ export class WebhookWorker {
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
+  readonly #inflight = new Set<Promise<void>>();
+  /** Aborts in-flight requests on stop (their rows are released, not counted as attempts). */
+  #shutdown = new AbortController();
 
   constructor(
     private readonly db: Database,
@@ -47,6 +54,7 @@ export class WebhookWorker {
 
   start(): void {
     this.#stopped = false;
+    if (this.#shutdown.signal.aborted) this.#shutdown = new AbortController();
     this.#schedule();
   }
 
@@ -54,6 +62,8 @@ export class WebhookWorker {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
+    this.#shutdown.abort();
+    await Promise.all(this.#inflight);
   }
 
   /** Checks the outbox now (called after an event was queued). */
@@ -74,7 +84,7 @@ export class WebhookWorker {
   }
 
   #tick(): void {
-    this.#running = this.runOnce()
+    this.#running = this.#claimAndStart()
       .then(() => undefined)
       .catch((err: unknown) => this.logger.warn('webhook worker failed', { err }))
       .finally(() => {
@@ -88,16 +98,25 @@ export class WebhookWorker {
       });
   }
 
-  /** Sends every due delivery once; returns how many were attempted. */
+  /** Sends every due delivery once and waits for the answers; returns how many were attempted. */
   async runOnce(): Promise<number> {
+    const started = await this.#claimAndStart();
+    await Promise.all(started);
+    return started.length;
+  }
+
+  /** Claims due deliveries and starts sending them, without waiting for the endpoints. */
+  async #claimAndStart(): Promise<Array<Promise<void>>> {
+    const room = Math.min(BATCH, MAX_IN_FLIGHT - this.#inflight.size);
+    if (room <= 0) return [];
     const now = Date.now();
     const due = await this.db.all<DeliveryRow>(
       `SELECT id, client_id, event, target_url, payload, attempts FROM webhook_deliveries
        WHERE status = 'pending' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)
-       ORDER BY next_attempt_at LIMIT ${BATCH}`,
+       ORDER BY next_attempt_at LIMIT ${room}`,
       [now, now],
     );
-    const claimed: DeliveryRow[] = [];
+    const started: Array<Promise<void>> = [];
     const lease = now + (this.settings.timeout + 30) * 1000;
     for (const d of due) {
       const { changes } = await this.db.run(
@@ -105,10 +124,14 @@ export class WebhookWorker {
          AND (locked_until IS NULL OR locked_until < ?)`,
         [lease, d.id, now],
       );
-      if (changes === 1) claimed.push(d);
+      if (changes !== 1) continue;
+      const sending: Promise<void> = this.#deliver(d)
+        .catch((err: unknown) => this.logger.warn('webhook delivery not recorded', { delivery: d.id, err }))
+        .finally(() => this.#inflight.delete(sending));
+      this.#inflight.add(sending);
+      started.push(sending);
     }
-    await Promise.all(claimed.map((d) => this.#deliver(d)));
-    return claimed.length;
+    return started;
   }
 
   async #deliver(d: DeliveryRow): Promise<void> {
@@ -132,12 +155,17 @@ export class WebhookWorker {
         },
         body: d.payload,
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.settings.timeout * 1000),
+        signal: AbortSignal.any([AbortSignal.timeout(this.settings.timeout * 1000), this.#shutdown.signal]),
       });
       status = res.status;
       await res.body?.cancel();
       if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (err) {
+      if (this.#shutdown.signal.aborted) {
+        // Shutting down: hand the delivery back (another instance, or the next start, sends it).
+        await this.db.run('UPDATE webhook_deliveries SET locked_until = NULL WHERE id = ?', [d.id]);
+        return;
+      }
       error = (err as Error).name === 'TimeoutError' ? 'timed out' : String((err as Error).message).slice(0, 300);
     }
 

@@ -1,0 +1,166 @@
+// `last_used_at` of a connection: set when the app's tokens are used — introspection, userinfo,
+// refresh — and written at most once per interval, so the hot path does not write on every call.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { introspect, rpConfig } from '../helpers/oauth.js';
+import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import type { Company } from '../../src/companies/users.js';
+import { clientCredentials, connectUser, eventually, refresh, signIn, userinfo, type AdminSession } from './helpers.js';
+
+const INTERVAL_S = 3;
+
+interface World {
+  server: TestServer;
+  gateway: { clientId: string; clientSecret: string };
+  A: Company;
+  userA: TestUser;
+  userB: TestUser;
+  sessionA: AdminSession;
+  sessionB: AdminSession;
+}
+
+/** Every use writes (interval 0): each source is seen on its own. */
+let fast: World;
+/** The hot-path guard: at most one write per INTERVAL_S. */
+let slow: World;
+
+async function world(lastUsedInterval: number): Promise<World> {
+  const server = await startTestServer({ tokens: { lastUsedInterval } });
+  const gateway = await makeGateway(server);
+  const [A, B] = await Promise.all([makeCompany(server.db), makeCompany(server.db)]);
+  const userA = await makeUser(server.db, A.guid, 'admin');
+  const userB = await makeUser(server.db, B.guid, 'admin');
+  return { server, gateway, A, userA, userB, sessionA: await signIn(server, userA), sessionB: await signIn(server, userB) };
+}
+
+async function lastUsed(session: AdminSession, app: TestApp): Promise<number | null> {
+  const res = await session.api('GET', `/connected-apps/${app.clientId}`);
+  expect(res.status).toBe(200);
+  return res.body.last_used_at === null ? null : Date.parse(String(res.body.last_used_at));
+}
+
+/** Waits for the background write; returns the new value. */
+function lastUsedAfter(session: AdminSession, app: TestApp, previous: number | null): Promise<number> {
+  return eventually(async () => {
+    const v = await lastUsed(session, app);
+    return v !== null && (previous === null || v > previous) ? v : undefined;
+  }, 3000, 'last_used_at');
+}
+
+/** Connects `user` to `app` (a new one by default) and lets any write of the code exchange land. */
+async function connected(w: World, user: TestUser, app?: TestApp) {
+  const a = app ?? (await makeApp(w.server));
+  const tokens = await connectUser(w.server, await rpConfig(w.server, a), a, user);
+  await sleep(50);
+  return { app: a, ...tokens };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  [fast, slow] = await Promise.all([world(0), world(INTERVAL_S)]);
+});
+afterAll(() => Promise.all([fast.server.close(), slow.server.close()]));
+
+describe('last_used_at of connected apps', () => {
+  test('failed calls do not count', async () => {
+    const { server, gateway, sessionA, userA } = fast;
+    const c = await connected(fast, userA);
+    const start = await lastUsed(sessionA, c.app);
+    expect((await introspect(server, gateway, `${c.accessToken}x`)).body).toEqual({ active: false });
+    expect((await introspect(server, gateway, c.refreshToken)).body).toEqual({ active: false }); // gateways never accept refresh tokens
+    expect(await userinfo(server.url, `${c.accessToken}x`)).toBe(401);
+    expect((await refresh(server.url, c.app, `${c.refreshToken}x`)).status).toBe(400);
+    await sleep(200);
+    expect(await lastUsed(sessionA, c.app)).toBe(start);
+  });
+
+  test('introspection sets it — for this company’s connection only', async () => {
+    const { server, gateway, sessionA, sessionB, userA, userB } = fast;
+    const c = await connected(fast, userA);
+    await connected(fast, userB, c.app);
+    const [mine, theirs] = [await lastUsed(sessionA, c.app), await lastUsed(sessionB, c.app)];
+    const before = Date.now();
+    expect((await introspect(server, gateway, c.accessToken)).body.active).toBe(true);
+    const at = await lastUsedAfter(sessionA, c.app, mine);
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(Date.now());
+    await sleep(100);
+    expect(await lastUsed(sessionB, c.app)).toBe(theirs);
+  });
+
+  test('userinfo sets it', async () => {
+    const { server, sessionA, userA } = fast;
+    const c = await connected(fast, userA);
+    const start = await lastUsed(sessionA, c.app);
+    const before = Date.now();
+    expect(await userinfo(server.url, c.accessToken)).toBe(200);
+    expect(await lastUsedAfter(sessionA, c.app, start)).toBeGreaterThanOrEqual(before);
+  });
+
+  test('a refresh sets it', async () => {
+    const { server, sessionA, userA } = fast;
+    const c = await connected(fast, userA);
+    const start = await lastUsed(sessionA, c.app);
+    const before = Date.now();
+    expect((await refresh(server.url, c.app, c.refreshToken)).status).toBe(200);
+    expect(await lastUsedAfter(sessionA, c.app, start)).toBeGreaterThanOrEqual(before);
+  });
+
+  test('a client-credentials token’s introspection sets it', async () => {
+    const { server, gateway, sessionA, userA, A } = fast;
+    const c = await connected(fast, userA);
+    const cc = await clientCredentials(server.url, c.app, A.guid);
+    expect(cc.status).toBe(200);
+    await sleep(50);
+    const start = await lastUsed(sessionA, c.app);
+    const before = Date.now();
+    expect((await introspect(server, gateway, String(cc.body.access_token))).body.active).toBe(true);
+    expect(await lastUsedAfter(sessionA, c.app, start)).toBeGreaterThanOrEqual(before);
+  });
+
+  test('a revoked connection is never touched again; the reconnected one is', async () => {
+    const { server, gateway, sessionA, userA, A } = fast;
+    const c = await connected(fast, userA);
+    const row = () => server.db.get<{ last_used_at: number | null }>(
+      'SELECT last_used_at FROM connections WHERE client_id = ? AND company_id = ? AND revoked_at IS NOT NULL', [c.app.clientId, A.id],
+    );
+    expect((await sessionA.revoke(c.app.clientId)).status).toBe(200);
+    const frozen = (await row())!.last_used_at;
+    expect((await introspect(server, gateway, c.accessToken)).body).toEqual({ active: false });
+    expect(await userinfo(server.url, c.accessToken)).toBe(401);
+    const again = await connected(fast, userA, c.app);
+    const start = await lastUsed(sessionA, c.app);
+    expect((await introspect(server, gateway, again.accessToken)).body.active).toBe(true);
+    await lastUsedAfter(sessionA, c.app, start);
+    expect((await row())!.last_used_at).toBe(frozen);
+  });
+
+  test('with an interval, it is written at most once per interval', async () => {
+    const { server, gateway, sessionA, userA } = slow;
+    const c = await connected(slow, userA);
+    // The first use in a while is written (unless the code exchange just was: then wait it out).
+    let first = await lastUsed(sessionA, c.app);
+    if (first === null) {
+      expect((await introspect(server, gateway, c.accessToken)).body.active).toBe(true);
+      first = await lastUsedAfter(sessionA, c.app, null);
+    }
+    // Every kind of use, several times, inside the interval: no write.
+    let refreshToken = c.refreshToken;
+    for (let i = 0; i < 3; i++) {
+      expect((await introspect(server, gateway, c.accessToken)).body.active).toBe(true);
+      expect(await userinfo(server.url, c.accessToken)).toBe(200);
+      const r = await refresh(server.url, c.app, refreshToken);
+      expect(r.status).toBe(200);
+      refreshToken = String(r.body.refresh_token);
+    }
+    await sleep(300);
+    expect(Date.now() - first).toBeLessThan(INTERVAL_S * 1000); // still inside the interval
+    expect(await lastUsed(sessionA, c.app)).toBe(first);
+
+    // Once the interval has passed, the next use is written again.
+    await sleep(INTERVAL_S * 1000 - (Date.now() - first) + 100);
+    const before = Date.now();
+    expect(await userinfo(server.url, c.accessToken)).toBe(200);
+    expect(await lastUsedAfter(sessionA, c.app, first)).toBeGreaterThanOrEqual(before);
+  });
+});
