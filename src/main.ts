@@ -3,7 +3,7 @@
 import cluster from 'node:cluster';
 import { loadSettings, SettingsError, type Settings } from './config.js';
 import { SecretKeyError } from './oidc/keys.js';
-import { createLogger } from './shared/logger.js';
+import { createLogger, type Logger } from './shared/logger.js';
 import { startServer, type BootstrapResult } from './server.js';
 
 function printBootstrap(settings: Settings, b: BootstrapResult): void {
@@ -22,6 +22,49 @@ function printBootstrap(settings: Settings, b: BootstrapResult): void {
   process.stderr.write(lines.join('\n') + '\n');
 }
 
+/** Forks the workers, replaces one that dies (with backoff), and stops them all on a signal. */
+function superviseWorkers(settings: Settings, logger: Logger): void {
+  let shuttingDown = false;
+  let listening = 0;
+  const recentFailures: number[] = [];
+  for (let i = 0; i < settings.server.workers; i++) cluster.fork();
+  cluster.on('listening', () => {
+    if (++listening === settings.server.workers) {
+      logger.info('grantledger listening', { url: settings.server.issuer, workers: settings.server.workers });
+    }
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (shuttingDown) {
+      logger.info('worker stopped', { worker: worker.id, code, signal });
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    listening = Math.max(0, listening - 1);
+    const now = Date.now();
+    recentFailures.push(now);
+    while (recentFailures.length && now - recentFailures[0]! > 60_000) recentFailures.shift();
+    if (recentFailures.length > 5 * settings.server.workers) {
+      logger.error('workers keep failing; giving up', { failures_last_minute: recentFailures.length });
+      process.exit(1);
+    }
+    const delay = Math.min(10_000, 250 * 2 ** (recentFailures.length - 1));
+    logger.error('worker exited; replacing it', { worker: worker.id, code, signal, delay_ms: delay });
+    setTimeout(() => cluster.fork(), delay);
+  });
+  const stop = () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info('shutting down');
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+    setTimeout(() => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      process.exit(0);
+    }, 10_000).unref();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 async function main(): Promise<void> {
   const settings = await loadSettings();
   const logger = createLogger(settings.logLevel, cluster.isWorker ? { worker: cluster.worker?.id } : {});
@@ -32,19 +75,7 @@ async function main(): Promise<void> {
       logger, onBootstrap: (b) => printBootstrap(settings, b),
     });
     await prep.close();
-    for (let i = 0; i < settings.server.workers; i++) cluster.fork();
-    cluster.on('exit', (worker, code, signal) => {
-      logger.error('worker exited', { worker: worker.id, code, signal });
-      if (!shuttingDown) cluster.fork();
-    });
-    let shuttingDown = false;
-    const stop = () => {
-      shuttingDown = true;
-      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    logger.info('grantledger listening', { url: settings.server.issuer, workers: settings.server.workers });
+    superviseWorkers(settings, logger);
     return;
   }
 

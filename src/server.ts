@@ -45,6 +45,16 @@ export async function openConfiguredDatabase(settings: Settings, logger: Logger)
   return db;
 }
 
+/** Deletes what has expired: tokens and codes, admin sessions, rate-limit windows, old deliveries. */
+export async function cleanupExpired(db: Database, settings: Settings, now = Date.now()): Promise<number> {
+  let n = await deleteExpiredPayloads(db, now);
+  n += (await db.run('DELETE FROM admin_sessions WHERE expires_at < ?', [now])).changes;
+  n += (await db.run('DELETE FROM rate_limits WHERE window_start < ?', [now - settings.admin.loginRateWindow * 1000])).changes;
+  // Finished webhook deliveries are kept 30 days for troubleshooting.
+  n += (await db.run("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?", [now - 30 * 86_400_000])).changes;
+  return n;
+}
+
 /** First start with no company: one company and one admin, with a generated password. */
 async function bootstrap(db: Database): Promise<BootstrapResult | undefined> {
   if ((await countCompanies(db)) > 0) return undefined;
@@ -133,9 +143,8 @@ export async function startServer(
   server.headersTimeout = 20_000;
 
   const cleanup = setInterval(() => {
-    deleteExpiredPayloads(db)
+    cleanupExpired(db, settings)
       .then((n) => n && logger.info('expired rows deleted', { count: n }))
-      .then(() => db.run('DELETE FROM admin_sessions WHERE expires_at < ?', [Date.now()]))
       .catch((err: unknown) => logger.warn('cleanup failed', { err }));
   }, settings.cleanupInterval * 1000);
   cleanup.unref();

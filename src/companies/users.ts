@@ -144,7 +144,10 @@ export async function resolveUser(db: Executor, email: string, companyGuid?: str
 export async function deactivateUser(db: Database, user: User): Promise<{ revokedTokens: number }> {
   return db.transaction(async (tx) => {
     await tx.run('UPDATE users SET active = 0 WHERE id = ?', [user.id]);
-    const { changes } = await tx.run('DELETE FROM oidc_payloads WHERE account_id = ? AND model <> ?', [user.guid, 'Session']);
+    const { changes } = await tx.run(
+      `DELETE FROM oidc_payloads WHERE grant_id IN (SELECT grant_id FROM oidc_payloads WHERE model = 'Grant' AND account_id = ?)`,
+      [user.guid],
+    );
     await revokeUserSessions(tx, user);
     return { revokedTokens: changes };
   });

@@ -2,7 +2,7 @@
 // never one per token:
 //   1. the live connection is marked revoked (none → 404);
 //   2. every grant of any user of C for X is deleted, with every token and code carrying it
-//      (one DELETE on client_id × account_id);
+//      (one DELETE: the grants found by user × app, then everything with those grant ids);
 //   3. X's client-credentials tokens bound to C are deleted;
 //   4. an audit event with the counts, and an `authorization.revoked` webhook, are written.
 // Deleting the grants is what makes introspection, userinfo and refresh fail on every instance
@@ -56,8 +56,11 @@ export async function revokeConnection(db: Database, admin: User, clientId: stri
         if (key && live) revoked[key] = (revoked[key] ?? 0) + 1;
       }
     };
+    // Grant rows carry their own id in grant_id: this deletes the grants and all they issued.
     tally((await tx.run<DeletedRow>(
-      `DELETE FROM oidc_payloads WHERE client_id = ? AND account_id IN (SELECT guid FROM users WHERE company_id = ?)
+      `DELETE FROM oidc_payloads WHERE grant_id IN (
+         SELECT grant_id FROM oidc_payloads WHERE model = 'Grant' AND client_id = ?
+           AND account_id IN (SELECT guid FROM users WHERE company_id = ?))
        RETURNING model, expires_at, consumed_at`,
       [clientId, company.id],
     )).rows);

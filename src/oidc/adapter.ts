@@ -71,7 +71,7 @@ export function createAdapterFactory(db: Database, options: AdapterOptions = {})
   }
 
   class TypeOrmAdapter implements Adapter {
-    constructor(private readonly model: string) {}
+    constructor(readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       const { jti: _jti, ...stored } = payload;
@@ -82,8 +82,9 @@ export function createAdapterFactory(db: Database, options: AdapterOptions = {})
         const { cookie: _cookie, ...session } = stored.session;
         stored.session = session;
       }
+      // Only client-credentials tokens are bound to a company by a column (they carry no grant).
       const extra = payload.extra as { company_guid?: unknown } | undefined;
-      const companyGuid = typeof extra?.company_guid === 'string' ? extra.company_guid : null;
+      const companyGuid = this.model === 'ClientCredentials' && typeof extra?.company_guid === 'string' ? extra.company_guid : null;
       // A Grant row carries its own id in grant_id, so "everything of grant G" is one predicate.
       const grantId = this.model === 'Grant' ? id : (payload.grantId ?? null);
       await db.run(

@@ -132,11 +132,11 @@ export function createProvider(opts: {
           throw new errors.InvalidRequest('the company parameter (the GUID of the company the app acts for) is required');
         }
         await hooks.assertConnected(company.toLowerCase(), token.clientId!);
-        return { company_guid: company.toLowerCase(), auth_type: 'oauth' };
+        return { company_guid: company.toLowerCase() };
       }
       if (token.kind === 'AccessToken' && token.accountId) {
         const company = await hooks.companyOfAccount(token.accountId);
-        return { ...(company ? { company_guid: company } : {}), auth_type: 'oauth' };
+        return company ? { company_guid: company } : undefined;
       }
       return undefined;
     },

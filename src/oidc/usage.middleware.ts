@@ -40,6 +40,9 @@ async function introspection(ctx: KoaContextWithOIDC, deps: UsageDeps): Promise<
   const body = ctx.body as IntrospectionBody;
   if (!body || typeof body !== 'object') return;
   if (body.active === true) {
+    // Refresh tokens (answered only to their own app) are not credentials for an API: no
+    // auth_type, no "last used".
+    if (!ctx.oidc.entities.AccessToken && !ctx.oidc.entities.ClientCredentials) return;
     const cc = ctx.oidc.entities.ClientCredentials;
     const company = typeof body.company_guid === 'string' ? body.company_guid : undefined;
     if (cc && (!company || !(await deps.isConnected(company, String(cc.clientId))))) {
@@ -47,7 +50,7 @@ async function introspection(ctx: KoaContextWithOIDC, deps: UsageDeps): Promise<
       deps.metrics.introspections.inc({ auth_type: 'oauth', active: 'false' });
       return;
     }
-    body.auth_type ??= 'oauth';
+    body.auth_type = 'oauth';
     if (company && typeof body.client_id === 'string') deps.lastUsed.connection(company, body.client_id);
     deps.metrics.introspections.inc({ auth_type: 'oauth', active: 'true' });
     return;

@@ -52,7 +52,12 @@ export class Core1764288000000 implements MigrationInterface {
     }));
     await q.createIndices('oidc_payloads', [
       new TableIndex({ name: 'ix_oidc_grant', columnNames: ['grant_id'], where: 'grant_id IS NOT NULL' }),
-      new TableIndex({ name: 'ix_oidc_account_client', columnNames: ['account_id', 'client_id'], where: 'account_id IS NOT NULL' }),
+      // Grants and sessions by user (one grant per user × app; revocation and deactivation find
+      // grants here, then delete everything carrying them through ix_oidc_grant). Tokens stay out
+      // of these indexes: every index a token row enters makes issuing and revoking it dearer.
+      new TableIndex({ name: 'ix_oidc_grant_account', columnNames: ['account_id', 'client_id'], where: "model = 'Grant'" }),
+      new TableIndex({ name: 'ix_oidc_session_account', columnNames: ['account_id'], where: "model = 'Session'" }),
+      // Client-credentials tokens by the company they are bound to.
       new TableIndex({ name: 'ix_oidc_client_company', columnNames: ['client_id', 'company_guid'], where: 'company_guid IS NOT NULL' }),
       new TableIndex({ name: 'ix_oidc_uid', columnNames: ['uid'], where: 'uid IS NOT NULL' }),
       new TableIndex({ name: 'ix_oidc_user_code', columnNames: ['user_code'], where: 'user_code IS NOT NULL' }),
