@@ -33,6 +33,9 @@ export interface Services {
   kickWebhooks(): void;
 }
 
+/** Paths served by oidc-provider (discovery names them all). */
+const PROVIDER_PATHS = /^\/(?:auth|token|me|jwks|session|\.well-known)(?:\/|$)/;
+
 const ASSETS: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
 
 export function buildApp(services: Services, cookieKeys: string[]): Koa {
@@ -78,6 +81,11 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
     if (!ctx.body) ctx.status = 404;
   });
 
+  // oidc-provider's own endpoints go straight to it, past our routers (they are the hot path:
+  // introspection, token, userinfo).
+  const providerRoutes = mount(provider);
+  app.use((ctx, next) => (PROVIDER_PATHS.test(ctx.path) ? providerRoutes(ctx, next) : next()));
+
   const interactions = interactionRoutes({
     provider, db: services.db, throttle: services.throttle, logger, secureCookies, maxBodyBytes: settings.server.maxBodyBytes,
   });
@@ -88,6 +96,6 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
-  app.use(mount(provider));
+  app.use(providerRoutes);
   return app;
 }

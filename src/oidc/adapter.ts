@@ -9,8 +9,8 @@
 //   check; only one wins the update, the others get invalid_grant and — as with any replay —
 //   the grant is revoked with everything issued from it.
 // - `revokeByGrantId` is one indexed delete.
-// - AccessToken, ClientCredentials and RefreshToken lookups of the same id issued together
-//   (introspection asks for all three at once) share one statement.
+// - Token lookups (AccessToken, ClientCredentials, RefreshToken) and the lookup of the token's
+//   Grant that follows are answered by one statement (see findTokenRows).
 import { errors } from 'oidc-provider';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/database.js';
@@ -21,10 +21,17 @@ const TOKEN_MODELS = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken'
 const REPLAY_MODELS = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
 interface StoredRow {
-  model?: string;
   payload: string;
   expires_at: number | null;
   consumed_at: number | null;
+}
+
+interface TokenRow extends StoredRow {
+  model: string;
+  grant_id: string | null;
+  g_payload: string | null;
+  g_expires_at: number | null;
+  g_consumed_at: number | null;
 }
 
 export interface AdapterOptions {
@@ -40,21 +47,40 @@ const PLAUSIBLE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 export function createAdapterFactory(db: Database, options: AdapterOptions = {}) {
   const isForeign = options.isForeignToken ?? (() => false);
 
-  // In-flight coalescing of token lookups by hashed id; entries live only until the statement returns.
-  const inflight = new Map<string, Promise<StoredRow[]>>();
-  function findTokenRows(hashed: string): Promise<StoredRow[]> {
-    let pending = inflight.get(hashed);
+  // Token lookups. Introspection asks for AccessToken, ClientCredentials and RefreshToken of one
+  // value at once, then for the token's Grant. One statement answers all of it: the token rows
+  // joined with their grant. Parallel lookups of one value share the statement while it runs;
+  // the grant found with a token is handed to the Grant lookup that follows within the same turn
+  // of the event loop (taken once, dropped at setImmediate) — the same snapshot, not a cache.
+  const inflight = new Map<string, Promise<TokenRow[]>>();
+  const handoff = new Map<string, StoredRow>();
+  let handoffSweep: NodeJS.Immediate | undefined;
+
+  function findTokenRows(id: string): Promise<TokenRow[]> {
+    let pending = inflight.get(id);
     if (!pending) {
-      pending = db.all<StoredRow>(
-        `SELECT model, payload, expires_at, consumed_at FROM oidc_payloads
-         WHERE id = ? AND model IN ('AccessToken', 'ClientCredentials', 'RefreshToken')`,
-        [hashed],
+      pending = db.all<TokenRow>(
+        `SELECT t.model, t.payload, t.expires_at, t.consumed_at, t.grant_id,
+           g.payload AS g_payload, g.expires_at AS g_expires_at, g.consumed_at AS g_consumed_at
+         FROM oidc_payloads t
+         LEFT JOIN oidc_payloads g ON g.grant_id = t.grant_id AND g.model = 'Grant'
+         WHERE t.id = ? AND t.model IN ('AccessToken', 'ClientCredentials', 'RefreshToken')`,
+        [sha256(id)],
       );
-      inflight.set(hashed, pending);
-      const clear = () => inflight.delete(hashed);
+      inflight.set(id, pending);
+      const clear = () => inflight.delete(id);
       pending.then(clear, clear);
     }
     return pending;
+  }
+
+  function handOver(row: TokenRow): void {
+    if (!row.grant_id || row.g_payload === null) return;
+    handoff.set(row.grant_id, { payload: row.g_payload, expires_at: row.g_expires_at, consumed_at: row.g_consumed_at });
+    handoffSweep ??= setImmediate(() => {
+      handoff.clear();
+      handoffSweep = undefined;
+    });
   }
 
   function revive(row: StoredRow | undefined, id: string): AdapterPayload | undefined {
@@ -106,14 +132,22 @@ export function createAdapterFactory(db: Database, options: AdapterOptions = {})
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (!PLAUSIBLE_ID.test(id) || isForeign(id)) return undefined;
-      const hashed = sha256(id);
       if (TOKEN_MODELS.has(this.model)) {
-        const rows = await findTokenRows(hashed);
-        return revive(rows.find((r) => r.model === this.model), id);
+        const row = (await findTokenRows(id)).find((r) => r.model === this.model);
+        const payload = revive(row, id);
+        if (payload) handOver(row!);
+        return payload;
+      }
+      if (this.model === 'Grant') {
+        const handed = handoff.get(id);
+        if (handed) {
+          handoff.delete(id);
+          return revive(handed, id);
+        }
       }
       const row = await db.get<StoredRow>(
         'SELECT payload, expires_at, consumed_at FROM oidc_payloads WHERE model = ? AND id = ?',
-        [this.model, hashed],
+        [this.model, sha256(id)],
       );
       return revive(row, id);
     }

@@ -25,6 +25,29 @@ export interface ProviderHooks {
   isForeignToken(id: string): boolean;
 }
 
+/** Clients change only through the operator CLI; each process re-reads them at most this often. */
+const CLIENT_CACHE_MS = 60_000;
+
+/**
+ * Keeps built Client objects for `ttlMs`: oidc-provider otherwise re-reads, re-serialises and
+ * hashes a client's metadata on every request. No revocation depends on clients.
+ */
+function cacheClients(provider: Provider, ttlMs: number): void {
+  const Client = provider.Client as unknown as { find(id: string): Promise<unknown> };
+  const find = Client.find.bind(Client);
+  const cache = new Map<string, { client: unknown; until: number }>();
+  Client.find = async (id: string) => {
+    const hit = cache.get(id);
+    if (hit && hit.until > Date.now()) return hit.client;
+    const client = await find(id);
+    if (client) {
+      if (cache.size >= 10_000) cache.clear();
+      cache.set(id, { client, until: Date.now() + ttlMs });
+    }
+    return client;
+  };
+}
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createProvider(opts: {
@@ -38,7 +61,7 @@ export function createProvider(opts: {
   const t = settings.tokens;
   const secure = settings.server.issuer.startsWith('https:');
   const Adapter = createAdapterFactory(db, { isForeignToken: hooks.isForeignToken });
-  const lookupClient = createClientLookup(db);
+  const lookupClient = createClientLookup(db, CLIENT_CACHE_MS);
 
   // The Client model reads the `clients` table; every other model the oidc_payloads table.
   function adapter(name: string) {
@@ -89,7 +112,9 @@ export function createProvider(opts: {
         // Gateways may introspect any access token (never a refresh token: an API must not
         // accept one); an app only its own tokens. Anyone else gets {"active": false}.
         allowedPolicy: async (_ctx, client, token) => {
-          if (client.metadata()[KIND_PROPERTY] === 'gateway') return token.kind !== 'RefreshToken';
+          // The extra metadata property is set on the client object itself (metadata() would
+          // snake-case every property on every call).
+          if ((client as unknown as Record<string, unknown>)[KIND_PROPERTY] === 'gateway') return token.kind !== 'RefreshToken';
           return token.clientId === client.clientId;
         },
       },
@@ -124,6 +149,9 @@ export function createProvider(opts: {
       return grant;
     },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // A connected app keeps its access until the company revokes it (or the grant expires):
+    // its tokens do not end with the user's browser session at this server.
+    expiresWithSession: async () => false,
     rotateRefreshToken: true,
     extraTokenClaims: async (ctx, token) => {
       if (token.kind === 'ClientCredentials') {
@@ -176,6 +204,8 @@ export function createProvider(opts: {
     return typeof actual === 'string' && typeof this.clientSecret === 'string'
       && constantEquals(this.clientSecret, sha256(actual));
   };
+
+  cacheClients(provider, CLIENT_CACHE_MS);
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
     logger.error('authorization server error', { err, route: ctx.oidc?.route });

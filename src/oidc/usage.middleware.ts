@@ -57,7 +57,7 @@ async function introspection(ctx: KoaContextWithOIDC, deps: UsageDeps): Promise<
   }
   const token = ctx.oidc.params?.token;
   if (typeof token === 'string' && deps.ownTokens.isOwnToken(token)
-      && ctx.oidc.client?.metadata()[KIND_PROPERTY] === 'gateway') {
+      && (ctx.oidc.client as unknown as Record<string, unknown> | undefined)?.[KIND_PROPERTY] === 'gateway') {
     ctx.body = await deps.ownTokens.introspect(token);
     const answer = ctx.body as IntrospectionBody;
     deps.metrics.introspections.inc({ auth_type: String(answer.auth_type ?? 'unknown'), active: String(answer.active === true) });

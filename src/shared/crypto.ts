@@ -1,7 +1,7 @@
 // Secrets, hashes and comparisons. Everything that must never be stored or compared in the
 // clear goes through here: high-entropy secrets are stored as SHA-256, human passwords as scrypt.
 import {
-  createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomUUID,
+  createCipheriv, createDecipheriv, createHmac, hash, randomBytes, randomUUID,
   scrypt as scryptCb, timingSafeEqual,
 } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -21,7 +21,7 @@ export function uuid(): string {
 
 /** SHA-256 of a high-entropy value, base64url (43 characters). Used as the stored form of tokens. */
 export function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
+  return hash('sha256', value, 'base64url');
 }
 
 export function hmacSha256Hex(key: string | Buffer, data: string): string {

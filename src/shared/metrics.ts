@@ -5,7 +5,9 @@ class Counter {
   readonly values = new Map<string, number>();
   constructor(readonly name: string, readonly help: string) {}
   inc(labels: Labels = {}, by = 1): void {
-    const key = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',');
+    // Hot path (every request): build the label string without intermediate arrays.
+    let key = '';
+    for (const k in labels) key += `${key ? ',' : ''}${k}="${labels[k]!.replace(/["\\\n]/g, '_')}"`;
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
 }

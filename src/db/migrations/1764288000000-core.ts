@@ -51,7 +51,9 @@ export class Core1764288000000 implements MigrationInterface {
       ],
     }));
     await q.createIndices('oidc_payloads', [
-      new TableIndex({ name: 'ix_oidc_grant', columnNames: ['grant_id'], where: 'grant_id IS NOT NULL' }),
+      // Everything of a grant (revocation) and a token's grant row (model = 'Grant', joined
+      // to every token lookup).
+      new TableIndex({ name: 'ix_oidc_grant', columnNames: ['grant_id', 'model'], where: 'grant_id IS NOT NULL' }),
       // Grants and sessions by user (one grant per user × app; revocation and deactivation find
       // grants here, then delete everything carrying them through ix_oidc_grant). Tokens stay out
       // of these indexes: every index a token row enters makes issuing and revoking it dearer.
