@@ -29,8 +29,8 @@ export interface Services {
   throttle: LoginThrottle;
   lastUsed: LastUsedRecorder;
   adminAuth: AdminAuth;
-  /** Wakes the webhook worker after an event was queued. */
-  kickWebhooks(): void;
+  /** After a revocation commits: purge the revoked grants' tokens, deliver the webhook. */
+  afterRevocation(): void;
 }
 
 /** Paths served by oidc-provider (discovery names them all). */

@@ -9,6 +9,7 @@ import { countCompanies, createCompany, createUser } from './companies/users.js'
 import { openDatabase, type Database } from './db/database.js';
 import { isConnected } from './ledger/connections.js';
 import { LastUsedRecorder } from './ledger/last-used.js';
+import { GrantPurger, purgeRevokedGrants } from './ledger/grant-purge.js';
 import { deleteExpiredPayloads } from './oidc/adapter.js';
 import { ensureKeys, loadKeys, loadSecretKey } from './oidc/keys.js';
 import { createProvider } from './oidc/provider.js';
@@ -47,7 +48,8 @@ export async function openConfiguredDatabase(settings: Settings, logger: Logger)
 
 /** Deletes what has expired: tokens and codes, admin sessions, rate-limit windows, old deliveries. */
 export async function cleanupExpired(db: Database, settings: Settings, now = Date.now()): Promise<number> {
-  let n = await deleteExpiredPayloads(db, now);
+  let n = await purgeRevokedGrants(db);
+  n += await deleteExpiredPayloads(db, now);
   n += (await db.run('DELETE FROM admin_sessions WHERE expires_at < ?', [now])).changes;
   n += (await db.run('DELETE FROM rate_limits WHERE window_start < ?', [now - settings.admin.loginRateWindow * 1000])).changes;
   // Finished webhook deliveries are kept 30 days for troubleshooting.
@@ -125,11 +127,15 @@ export async function startServer(
 
   const secureCookies = settings.server.issuer.startsWith('https:');
   const webhooks = new WebhookWorker(db, kek, settings.webhooks, logger, metrics);
+  const purger = new GrantPurger(db, logger);
   const services: Services = {
     settings, db, logger, kek, provider, metrics, lastUsed,
     throttle: new LoginThrottle(new RateLimiter(db, settings.admin.loginRateLimit, settings.admin.loginRateWindow)),
     adminAuth: new AdminAuth(db, settings.admin.sessionTtl, secureCookies, lastUsed),
-    kickWebhooks: () => webhooks.kick(),
+    afterRevocation: () => {
+      purger.kick();
+      webhooks.kick();
+    },
   };
   const app = buildApp(services, keys.cookieKeys);
 
@@ -149,6 +155,7 @@ export async function startServer(
   }, settings.cleanupInterval * 1000);
   cleanup.unref();
   webhooks.start();
+  purger.kick(); // grants a previous process queued but did not purge
 
   const { port } = server.address() as AddressInfo;
   const host = settings.server.host === '0.0.0.0' || settings.server.host === '::' ? 'localhost' : settings.server.host;
@@ -159,6 +166,7 @@ export async function startServer(
     async close() {
       clearInterval(cleanup);
       await webhooks.stop();
+      await purger.idle();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -148,7 +148,7 @@ export function adminRoutes(services: Services): Router {
     // The same bookkeeping as DELETE /api/v1/connected-apps/{id}.
     services.metrics.revocations.inc();
     services.metrics.revokedTokens.inc({}, Object.values(result.revoked).reduce((a, b) => a + b, 0));
-    services.kickWebhooks();
+    services.afterRevocation();
     logger.info('connection revoked', { client_id: clientId, company_guid: admin.company.guid, revoked: result.revoked });
     setFlash(ctx, `${connection.clientName} no longer has access to ${admin.company.name}. It must be authorized again to reconnect.`);
     ctx.status = 303;

@@ -49,7 +49,7 @@ export function apiRoutes(services: Services): Router {
     metrics.revocations.inc();
     metrics.revokedTokens.inc({}, Object.values(result.revoked).reduce((a, b) => a + b, 0));
     services.logger.info('connection revoked', { client_id: result.client_id, company_guid: state(ctx).admin.company.guid, revoked: result.revoked });
-    services.kickWebhooks();
+    services.afterRevocation();
     ctx.body = result;
   });
 

@@ -8,6 +8,7 @@ import {
   createCompany, createUser, deactivateUser, reactivateUser, resolveUser, ROLES, setRole, type Role,
 } from '../companies/users.js';
 import { openDatabase, type Database } from '../db/database.js';
+import { purgeRevokedGrants } from '../ledger/grant-purge.js';
 import { loadSecretKey, rotateKeys, ensureKeys, SecretKeyError } from '../oidc/keys.js';
 import { AppError } from '../shared/errors.js';
 import { createToken } from '../tokens/tokens.js';
@@ -91,6 +92,7 @@ async function run(command: string, values: Values, db: Database, kek: () => Buf
     case 'user deactivate': {
       const u = await resolveUser(db, need(values, 'email'), values.company as string | undefined);
       const { revokedTokens } = await deactivateUser(db, u);
+      await purgeRevokedGrants(db);
       return { json: { id: u.guid, email: u.email, active: false, revoked_tokens: revokedTokens }, text: `${u.email} deactivated; ${revokedTokens} grants and tokens revoked` };
     }
     case 'user activate': {

@@ -2,6 +2,7 @@
 // (scrypt); only active admins reach Developer Tools.
 import type { Database, Executor } from '../db/database.js';
 import { conflict, notFound } from '../shared/errors.js';
+import { revokeGrants } from '../ledger/grant-purge.js';
 import { burnPasswordCheck, hashPassword, uuid, verifyPassword } from '../shared/crypto.js';
 
 export const ROLES = ['admin', 'manager', 'employee'] as const;
@@ -138,18 +139,16 @@ export async function resolveUser(db: Executor, email: string, companyGuid?: str
 }
 
 /**
- * Deactivates a user. Their OAuth grants and tokens are deleted in the same transaction, so
- * every app they connected loses the access they gave it (the company's connection stays).
+ * Deactivates a user. Their OAuth grants are revoked in the same transaction (queued for the
+ * purge of their tokens, see ledger/grant-purge.ts), so every app they connected loses the
+ * access they gave it (the company's connection stays); their sessions end.
  */
 export async function deactivateUser(db: Database, user: User): Promise<{ revokedTokens: number }> {
   return db.transaction(async (tx) => {
     await tx.run('UPDATE users SET active = 0 WHERE id = ?', [user.id]);
-    const { changes } = await tx.run(
-      `DELETE FROM oidc_payloads WHERE grant_id IN (SELECT grant_id FROM oidc_payloads WHERE model = 'Grant' AND account_id = ?)`,
-      [user.guid],
-    );
+    const counts = await revokeGrants(tx, 'account_id = ?', [user.guid], Date.now());
     await revokeUserSessions(tx, user);
-    return { revokedTokens: changes };
+    return { revokedTokens: Object.values(counts).reduce((a, b) => a + b, 0) };
   });
 }
 

@@ -134,6 +134,19 @@ describe('revoking a connected app for one company', () => {
     expect(code).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
+  test('the purge then deletes every row of A × app from storage, and none of B’s', async () => {
+    const rowsOf = async (c: Company) => Number((await server.db.get<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM oidc_payloads WHERE client_id = ?
+       AND (account_id IN (SELECT guid FROM users WHERE company_id = ?) OR company_guid = ?) AND model <> 'Session'`,
+      [app.clientId, c.id, c.guid],
+    ))?.n);
+    const deadline = Date.now() + 10_000;
+    while ((await rowsOf(A.company)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await rowsOf(A.company)).toBe(0);
+    expect(await rowsOf(B.company)).toBeGreaterThan(10);
+    expect((await server.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM grant_purges'))?.n).toBe(0);
+  });
+
   test('A: no new client-credentials token; revoking again and reading the app answer 404', async () => {
     const cc = await clientCredentials(server.url, app, A.company.guid);
     expect(cc.status).toBe(400);

@@ -1,4 +1,5 @@
-// The Connected Apps ledger: connections (company × app), the audit trail and the webhook outbox.
+// The Connected Apps ledger: connections (company × app), the grant purge queue, the audit trail
+// and the webhook outbox.
 import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { id, int, str, text, time } from './helpers.js';
 
@@ -24,6 +25,15 @@ export class Ledger1764288100000 implements MigrationInterface {
       ],
     }));
 
+    // Grants revoked (by a revocation or a deactivation) whose tokens are still to be deleted.
+    // The grant rows themselves are deleted in the revoking transaction, which makes every
+    // token carrying them inactive at once; the purge worker then deletes those tokens in small
+    // transactions, so a revocation never holds the write lock for the time of 100,000 deletes.
+    await q.createTable(new Table({
+      name: 'grant_purges',
+      columns: [{ ...str('grant_id', 64), isPrimary: true }, time('queued_at')],
+    }));
+
     await q.createTable(new Table({
       name: 'audit_events',
       columns: [
@@ -45,6 +55,6 @@ export class Ledger1764288100000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['webhook_deliveries', 'audit_events', 'connections']) await q.dropTable(t);
+    for (const t of ['webhook_deliveries', 'audit_events', 'grant_purges', 'connections']) await q.dropTable(t);
   }
 }

@@ -1,0 +1,164 @@
+// Bulk rows for oidc_payloads in the shape the adapter writes (src/oidc/adapter.ts): id =
+// SHA-256 of the token value, jti stripped from the payload, grant_id = the grant's (raw) id on
+// the grant and on every token of it, account_id, client_id, company_guid (client-credentials
+// tokens only, from `extra.company_guid`), expires_at in epoch ms, consumed_at on redeemed codes. Inserted in large
+// transactions (SQLite, a separate better-sqlite3 connection) or unnest() batches (PostgreSQL).
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { randomSecret, sha256 } from '../../src/shared/crypto.js';
+import { progress } from './common.js';
+import { FLOW_SCOPE, CC_SCOPE } from './fixtures.js';
+
+export interface PayloadRow {
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  account_id: string | null;
+  client_id: string;
+  company_guid: string | null;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface TokenSet {
+  /** Rows in total (grants and client-credentials tokens included). */
+  count: number;
+  /** User GUIDs of the company: one grant each for the client, tokens spread across them. */
+  accounts: string[];
+  clientId: string;
+  companyGuid: string;
+  /** Share of client-credentials tokens bound to the company (no grant, no account). */
+  ccShare?: number;
+}
+
+const H = 3600;
+
+/**
+ * The rows of one company × client: a Grant per user, then access tokens (50%), refresh tokens
+ * (45%) and redeemed authorization codes (5%) round-robin over the grants, plus `ccShare` of
+ * client-credentials tokens bound to the company. All live (expiring in the future).
+ */
+export function* tokenRows(set: TokenSet, now = Date.now()): Generator<PayloadRow> {
+  const iat = Math.floor(now / 1000);
+  const ccCount = Math.round(set.count * (set.ccShare ?? 0.05));
+  const grants = set.accounts.slice(0, Math.max(1, Math.min(set.accounts.length, set.count - ccCount)))
+    .map((accountId) => ({ accountId, grantId: randomSecret(32), sessionUid: randomSecret(32) }));
+  let made = 0;
+  const seq = randomSecret(6);
+  for (const g of grants) {
+    made++;
+    yield {
+      model: 'Grant', id: sha256(g.grantId), grant_id: g.grantId, account_id: g.accountId, client_id: set.clientId,
+      company_guid: null, consumed_at: null, expires_at: now + 365 * 24 * H * 1000,
+      payload: JSON.stringify({ iat, exp: iat + 365 * 24 * H, accountId: g.accountId, clientId: set.clientId, kind: 'Grant', openid: { scope: FLOW_SCOPE } }),
+    };
+  }
+  for (let i = 0; made < set.count - ccCount; i++, made++) {
+    const g = grants[i % grants.length]!;
+    const id = sha256(`${seq}.${i}`);
+    const r = i % 20;
+    if (r < 10) {
+      yield {
+        model: 'AccessToken', id, grant_id: g.grantId, account_id: g.accountId, client_id: set.clientId,
+        company_guid: null, consumed_at: null, expires_at: now + H * 1000,
+        payload: JSON.stringify({
+          iat, exp: iat + H, accountId: g.accountId, expiresWithSession: true, grantId: g.grantId, gty: 'authorization_code',
+          sessionUid: g.sessionUid, kind: 'AccessToken', clientId: set.clientId, scope: FLOW_SCOPE,
+          extra: { company_guid: set.companyGuid, auth_type: 'oauth' },
+        }),
+      };
+    } else if (r < 19) {
+      yield {
+        model: 'RefreshToken', id, grant_id: g.grantId, account_id: g.accountId, client_id: set.clientId,
+        company_guid: null, consumed_at: null, expires_at: now + 30 * 24 * H * 1000,
+        payload: JSON.stringify({
+          iat, exp: iat + 30 * 24 * H, accountId: g.accountId, authTime: iat, expiresWithSession: true, grantId: g.grantId,
+          gty: 'authorization_code', rotations: 0, scope: FLOW_SCOPE, sessionUid: g.sessionUid, kind: 'RefreshToken',
+          clientId: set.clientId, iiat: iat,
+        }),
+      };
+    } else {
+      yield {
+        model: 'AuthorizationCode', id, grant_id: g.grantId, account_id: g.accountId, client_id: set.clientId,
+        company_guid: null, consumed_at: now, expires_at: now + 600 * 1000,
+        payload: JSON.stringify({
+          iat, exp: iat + 600, accountId: g.accountId, authTime: iat, codeChallenge: randomSecret(32), codeChallengeMethod: 'S256',
+          grantId: g.grantId, redirectUri: 'http://127.0.0.1:9/callback', scope: FLOW_SCOPE, sessionUid: g.sessionUid,
+          kind: 'AuthorizationCode', clientId: set.clientId, expiresWithSession: true,
+        }),
+      };
+    }
+  }
+  for (let i = 0; i < ccCount; i++) {
+    yield {
+      model: 'ClientCredentials', id: sha256(`${seq}.cc.${i}`), grant_id: null, account_id: null, client_id: set.clientId,
+      company_guid: set.companyGuid, consumed_at: null, expires_at: now + H * 1000,
+      payload: JSON.stringify({
+        iat, exp: iat + H, scope: CC_SCOPE, kind: 'ClientCredentials', clientId: set.clientId,
+        extra: { company_guid: set.companyGuid, auth_type: 'oauth' },
+      }),
+    };
+  }
+}
+
+const COLUMNS = ['model', 'id', 'payload', 'grant_id', 'account_id', 'client_id', 'company_guid', 'expires_at', 'consumed_at'] as const;
+
+/** Inserts every row of `sets` into the database at `url`; returns the number of rows. */
+export async function bulkInsert(url: string, sets: TokenSet[], label: string): Promise<number> {
+  const total = sets.reduce((n, s) => n + s.count, 0);
+  const bar = progress(label, total);
+  let done = 0;
+  if (url.startsWith('sqlite:')) {
+    const conn = new BetterSqlite3(url.replace(/^sqlite:(\/\/)?/, ''));
+    conn.pragma('journal_mode = WAL');
+    conn.pragma('synchronous = NORMAL');
+    conn.pragma('busy_timeout = 5000');
+    const insert = conn.prepare(`INSERT INTO oidc_payloads (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
+    const batch = conn.transaction((rows: PayloadRow[]) => {
+      for (const r of rows) insert.run(COLUMNS.map((c) => r[c]));
+    });
+    let rows: PayloadRow[] = [];
+    for (const set of sets) {
+      for (const row of tokenRows(set)) {
+        rows.push(row);
+        if (rows.length === 20_000) {
+          batch(rows);
+          done += rows.length;
+          rows = [];
+          bar.tick(done);
+        }
+      }
+    }
+    batch(rows);
+    done += rows.length;
+    conn.pragma('wal_checkpoint(TRUNCATE)');
+    conn.close();
+  } else {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const types = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint'];
+    const sql = `INSERT INTO oidc_payloads (${COLUMNS.join(', ')})
+      SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
+    let cols: unknown[][] = COLUMNS.map(() => []);
+    const flush = async () => {
+      if (cols[0]!.length === 0) return;
+      await client.query(sql, cols);
+      done += cols[0]!.length;
+      cols = COLUMNS.map(() => []);
+      bar.tick(done);
+    };
+    for (const set of sets) {
+      for (const row of tokenRows(set)) {
+        COLUMNS.forEach((c, i) => cols[i]!.push(row[c]));
+        if (cols[0]!.length === 10_000) await flush();
+      }
+    }
+    await flush();
+    // Autovacuum would analyze a table that grew this much within a minute; do it now.
+    await client.query('ANALYZE oidc_payloads');
+    await client.end();
+  }
+  bar.end();
+  return done;
+}
