@@ -4,7 +4,7 @@ import cluster from 'node:cluster';
 import { loadSettings, SettingsError, type Settings } from './config.js';
 import { SecretKeyError } from './oidc/keys.js';
 import { createLogger, type Logger } from './shared/logger.js';
-import { startServer, type BootstrapResult } from './server.js';
+import type { BootstrapResult } from './server.js';
 
 function printBootstrap(settings: Settings, b: BootstrapResult): void {
   const lines = [
@@ -67,16 +67,25 @@ function superviseWorkers(settings: Settings, logger: Logger): void {
 
 async function main(): Promise<void> {
   const settings = await loadSettings();
+  const role = process.env.GRANTLEDGER_ROLE;
   const logger = createLogger(settings.logLevel, cluster.isWorker ? { worker: cluster.worker?.id } : {});
 
   if (cluster.isPrimary && settings.server.workers > 1) {
-    // Prepare once (migrations, keys, bootstrap) with a short-lived server, then fork.
-    const prep = await startServer({ ...settings, server: { ...settings.server, port: 0, host: '127.0.0.1' } }, {
-      logger, onBootstrap: (b) => printBootstrap(settings, b),
+    // The primary only supervises (it never loads the server): one worker prepares the
+    // database (migrations, keys, first company), then the serving workers start.
+    const code = await new Promise<number>((resolve) => {
+      cluster.fork({ GRANTLEDGER_ROLE: 'prepare' }).once('exit', (c) => resolve(c ?? 1));
     });
-    await prep.close();
+    if (code !== 0) throw new Error('preparing the database failed (see the error above)');
     superviseWorkers(settings, logger);
     return;
+  }
+
+  const { prepare, startServer } = await import('./server.js');
+  if (role === 'prepare') {
+    const { db } = await prepare(settings, { logger, onBootstrap: (b) => printBootstrap(settings, b) });
+    await db.close();
+    process.exit(0);
   }
 
   const workerSettings: Settings = cluster.isWorker

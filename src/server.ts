@@ -66,20 +66,32 @@ async function bootstrap(db: Database): Promise<BootstrapResult | undefined> {
   return { companyGuid: company.guid, email: user.email, password };
 }
 
-export async function startServer(
-  settings: Settings,
-  opts: { logger?: Logger; db?: Database; onBootstrap?: (b: BootstrapResult) => void } = {},
-): Promise<RunningServer> {
+export interface PrepareOptions {
+  logger?: Logger;
+  db?: Database;
+  onBootstrap?: (b: BootstrapResult) => void;
+}
+
+/**
+ * Everything a server needs before it listens, and what `WORKERS=N` does once before forking:
+ * the database migrated, the secret key, signing and cookie keys (generated on first start),
+ * the first company and admin when there is none.
+ */
+export async function prepare(settings: Settings, opts: PrepareOptions = {}) {
   const logger = opts.logger ?? createLogger(settings.logLevel);
   const db = opts.db ?? (await openConfiguredDatabase(settings, logger));
   const kek = loadSecretKey(settings.secrets.secretKey, settings.secrets.secretKeyFile);
   if ((await ensureKeys(db, kek)).created) logger.info('signing and cookie keys generated');
   const keys = await loadKeys(db, kek);
-
   if (settings.bootstrap) {
     const created = await bootstrap(db);
     if (created) opts.onBootstrap?.(created);
   }
+  return { logger, db, kek, keys };
+}
+
+export async function startServer(settings: Settings, opts: PrepareOptions = {}): Promise<RunningServer> {
+  const { logger, db, kek, keys } = await prepare(settings, opts);
 
   const metrics = new Metrics();
   const lastUsed = new LastUsedRecorder(db, settings.tokens.lastUsedInterval * 1000, logger);

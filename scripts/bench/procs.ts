@@ -230,11 +230,17 @@ export interface OursOptions {
 }
 
 /** Our server through its production entry point (src/main.ts), log level warn. */
+/** The node flags `npm start` uses (package.json scripts.start), so the benchmark runs the server as users do. */
+export const START_NODE_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  return start.split(/\s+/).filter((word) => word.startsWith('--'));
+})();
+
 export async function spawnOurs(name: string, runtime: Runtime, opts: OursOptions): Promise<Child> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const spawnedAt = Date.now();
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...runtime.args('src/main.ts')], {
+  const proc = spawn(process.execPath, [...START_NODE_FLAGS, ...(opts.nodeArgs ?? []), ...runtime.args('src/main.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,

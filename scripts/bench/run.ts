@@ -57,8 +57,7 @@
 // round); CPU profiles in bench-results/<timestamp>-profiles/ (summarise one with
 // `npx tsx scripts/bench/profile.ts <file> [top] [skip-ms]`). A full run takes ~17 min with
 // --profile --rounds 5 (1M-row insert ~50 s).
-// Related experiments (not part of `npm run bench`): experiments.ts (A/B of proposed src/ changes
-// as patches on the compiled output), experiment-revoke.ts, experiment-memory.ts.
+// Related experiment (not part of `npm run bench`): experiment-memory.ts (peak memory under V8 flags).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';

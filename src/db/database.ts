@@ -1,18 +1,19 @@
-// The database: a TypeORM DataSource (connection, migrations) plus a small SQL executor with
-// prepared statements, used by every query module. SQL is written once, portable across SQLite
-// and PostgreSQL, with `?` placeholders.
+// The database: better-sqlite3 (embedded default) or a pg pool, behind a small SQL executor with
+// prepared statements used by every query module. SQL is written once, portable across SQLite
+// and PostgreSQL, with `?` placeholders. The schema belongs to TypeORM: its migrations
+// (migrations/) create and change every table, and TypeORM is loaded only when some are
+// pending (migrate.ts) — a server whose database is up to date never imports it.
 //
-// SQLite: one write connection (TypeORM's) guarded by an async mutex, so an open transaction
-// never absorbs another request's statement, and one read-only connection for reads outside
-// transactions (WAL: readers see only committed data and never wait for the writer).
+// SQLite: one write connection guarded by an async mutex, so an open transaction never absorbs
+// another request's statement, and one read-only connection for reads outside transactions
+// (WAL: readers see only committed data and never wait for the writer).
 // PostgreSQL: one pool; a transaction holds one pooled client.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { DataSource } from 'typeorm';
 import { Mutex } from '../shared/mutex.js';
-import { migrations } from './migrations/index.js';
+import { MIGRATION_NAMES } from './migrations/names.js';
 
 export type Row = Record<string, unknown>;
 export type Params = ReadonlyArray<string | number | bigint | Buffer | null>;
@@ -27,7 +28,6 @@ export interface Executor {
 
 export interface Database extends Executor {
   readonly dialect: 'sqlite' | 'postgres';
-  readonly dataSource: DataSource;
   /** One transaction; `fn` must use `tx`, not the database, for every statement. */
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
@@ -66,27 +66,29 @@ export function sqlitePath(url: string): string {
 async function openSqlite(options: DatabaseOptions): Promise<Database> {
   const file = sqlitePath(options.url);
   mkdirSync(dirname(file), { recursive: true });
-  const dataSource = new DataSource({
-    type: 'better-sqlite3',
-    database: file,
-    enableWAL: true,
-    timeout: 5000,
-    migrations,
-    migrationsTableName: 'migrations',
-    prepareDatabase: (conn: BetterSqlite3.Database) => {
-      conn.pragma('busy_timeout = 5000');
-      conn.pragma('synchronous = NORMAL');
-      // 16 MiB of page cache for the writer (a revocation touches many pages), 8 MiB for the
-      // reader: enough for the hot index pages, small enough for the memory budget.
-      conn.pragma('cache_size = -16384');
-    },
-  });
-  await dataSource.initialize();
-  const writer = (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
+  const writer = new BetterSqlite3(file, { timeout: 5000 });
+  writer.pragma('journal_mode = WAL');
+  writer.pragma('synchronous = NORMAL');
+  writer.pragma('foreign_keys = ON');
+  writer.pragma('busy_timeout = 5000');
+  // 16 MiB of page cache for the writer (a revocation touches many pages), 8 MiB for the
+  // reader: enough for the hot index pages, small enough for the memory budget.
+  writer.pragma('cache_size = -16384');
   const reader = new BetterSqlite3(file, { readonly: true, timeout: 5000 });
   reader.pragma('busy_timeout = 5000');
   reader.pragma('cache_size = -8192');
-  return new SqliteDatabase(dataSource, writer, reader);
+  return new SqliteDatabase(file, writer, reader);
+}
+
+/** Migrations not yet recorded in the `migrations` table (all of them on a new database). */
+async function pendingMigrations(appliedNames: () => Promise<Array<{ name: string }>>): Promise<string[]> {
+  let applied: Set<string>;
+  try {
+    applied = new Set((await appliedNames()).map((r) => r.name));
+  } catch {
+    return [...MIGRATION_NAMES];
+  }
+  return MIGRATION_NAMES.filter((name) => !applied.has(name));
 }
 
 class StatementCache {
@@ -110,7 +112,7 @@ class SqliteDatabase implements Database {
   #count = 0;
 
   constructor(
-    readonly dataSource: DataSource,
+    private readonly file: string,
     private readonly writer: BetterSqlite3.Database,
     private readonly reader: BetterSqlite3.Database,
   ) {
@@ -249,10 +251,13 @@ class SqliteDatabase implements Database {
   }
 
   async migrate(): Promise<string[]> {
+    // Reads through the writer: the reader may not see a table created a moment ago by another process.
+    const pending = await pendingMigrations(async () => this.writer.prepare('SELECT name FROM migrations').all() as Array<{ name: string }>);
+    if (pending.length === 0) return [];
     const release = await this.#lock.acquire();
     try {
-      const done = await this.dataSource.runMigrations({ transaction: 'each' });
-      return done.map((m) => m.name);
+      const { runMigrations } = await import('./migrate.js');
+      return await runMigrations({ type: 'better-sqlite3', database: this.file });
     } finally {
       release();
     }
@@ -264,7 +269,7 @@ class SqliteDatabase implements Database {
 
   async close(): Promise<void> {
     this.reader.close();
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    this.writer.close();
   }
 }
 
@@ -288,18 +293,15 @@ function toPgPlaceholders(sql: string): string {
 }
 
 async function openPostgres(options: DatabaseOptions): Promise<Database> {
-  const dataSource = new DataSource({
-    type: 'postgres',
-    url: options.url,
-    schema: options.schema,
-    migrations,
-    migrationsTableName: 'migrations',
-    poolSize: options.poolSize ?? 10,
-    extra: options.schema ? { options: `-c search_path=${options.schema}` } : {},
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  await dataSource.initialize();
-  const pool = (dataSource.driver as unknown as { master: pg.Pool }).master;
-  return new PostgresDatabase(dataSource, pool);
+  // An idle client that errors (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  await pool.query('SELECT 1');
+  return new PostgresDatabase(options.url, options.schema, pool);
 }
 
 class PostgresDatabase implements Database {
@@ -308,7 +310,7 @@ class PostgresDatabase implements Database {
   #count = 0;
   readonly #pooled: Executor;
 
-  constructor(readonly dataSource: DataSource, private readonly pool: pg.Pool) {
+  constructor(private readonly url: string, private readonly schema: string | undefined, private readonly pool: pg.Pool) {
     this.#pooled = this.#executor(pool);
   }
 
@@ -367,15 +369,16 @@ class PostgresDatabase implements Database {
   }
 
   async migrate(): Promise<string[]> {
+    if ((await pendingMigrations(() => this.all<{ name: string }>('SELECT name FROM migrations'))).length === 0) return [];
     // An advisory lock makes concurrent starts of several instances migrate one at a time.
-    const runner = this.dataSource.createQueryRunner();
+    const client = await this.pool.connect();
     try {
-      await runner.query('SELECT pg_advisory_lock(72017)');
-      const done = await this.dataSource.runMigrations({ transaction: 'each' });
-      return done.map((m) => m.name);
+      await client.query('SELECT pg_advisory_lock(72017)');
+      const { runMigrations } = await import('./migrate.js');
+      return await runMigrations({ type: 'postgres', url: this.url, schema: this.schema });
     } finally {
-      await runner.query('SELECT pg_advisory_unlock(72017)').catch(() => undefined);
-      await runner.release();
+      await client.query('SELECT pg_advisory_unlock(72017)').catch(() => undefined);
+      client.release();
     }
   }
 
@@ -384,6 +387,6 @@ class PostgresDatabase implements Database {
   }
 
   async close(): Promise<void> {
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.pool.end();
   }
 }
