@@ -35,24 +35,22 @@ export async function revokeGrants(
 }
 
 /** Deletes the tokens of queued grants; returns how many rows were deleted. Safe to run anywhere, any time. */
-export async function purgeRevokedGrants(db: Database): Promise<number> {
+export async function purgeRevokedGrants(db: Database, chunk = CHUNK): Promise<number> {
   let deleted = 0;
   for (;;) {
-    const queued = await db.all<{ grant_id: string }>('SELECT grant_id FROM grant_purges ORDER BY queued_at LIMIT 100');
-    if (queued.length === 0) return deleted;
-    for (const { grant_id: grantId } of queued) {
-      for (;;) {
-        const { changes } = await db.run(
-          `DELETE FROM oidc_payloads WHERE grant_id = ? AND id IN (
-             SELECT id FROM oidc_payloads WHERE grant_id = ? LIMIT ${CHUNK})`,
-          [grantId, grantId],
-        );
-        deleted += changes;
-        if (changes < CHUNK) break;
-      }
-      await db.run('DELETE FROM grant_purges WHERE grant_id = ?', [grantId]);
-    }
+    // Up to `chunk` rows of any queued grants, in one short transaction.
+    const { changes } = await db.run(
+      `DELETE FROM oidc_payloads WHERE (model, id) IN (
+         SELECT t.model, t.id FROM oidc_payloads t WHERE t.grant_id IN (SELECT grant_id FROM grant_purges) LIMIT ?)`,
+      [chunk],
+    );
+    deleted += changes;
+    if (changes < chunk) break;
   }
+  // Grants with nothing left to delete leave the queue (a grant revoked while the purge ran
+  // keeps its row and is picked up by the next run).
+  await db.run('DELETE FROM grant_purges WHERE NOT EXISTS (SELECT 1 FROM oidc_payloads t WHERE t.grant_id = grant_purges.grant_id)');
+  return deleted;
 }
 
 /** Runs purges in the background, one at a time; kick() after queuing grants. */
