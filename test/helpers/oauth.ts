@@ -3,6 +3,18 @@
 import * as oidc from 'openid-client';
 import type { TestApp, TestServer, TestUser } from './server.js';
 
+/** Applies Set-Cookie header lines to a cookie jar (name → value); expired or empty cookies are removed. */
+export function storeCookies(jar: Map<string, string>, setCookie: readonly string[]): void {
+  for (const line of setCookie) {
+    const [pair] = line.split(';');
+    const i = pair!.indexOf('=');
+    const name = pair!.slice(0, i).trim();
+    const value = pair!.slice(i + 1).trim();
+    if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) jar.delete(name);
+    else jar.set(name, value);
+  }
+}
+
 export class UserAgent {
   readonly cookies = new Map<string, string>();
 
@@ -11,14 +23,7 @@ export class UserAgent {
   }
 
   #store(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const i = pair!.indexOf('=');
-      const name = pair!.slice(0, i).trim();
-      const value = pair!.slice(i + 1).trim();
-      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    storeCookies(this.cookies, res.headers.getSetCookie());
   }
 
   async request(url: string, init: RequestInit = {}): Promise<Response> {

@@ -16,6 +16,7 @@ import { createCompany, createUser, type User } from '../../src/companies/users.
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { randomSecret } from '../../src/shared/crypto.js';
 import { createToken } from '../../src/tokens/tokens.js';
+import { storeCookies } from '../helpers/oauth.js';
 import { freePort } from '../helpers/server.js';
 import { bearer, call, startApi } from '../gateway/helpers.js';
 
@@ -153,14 +154,7 @@ class Browser {
       body = new URLSearchParams(init.form).toString();
     }
     const res = await send(url, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body });
-    for (const line of res.headers['set-cookie'] ?? []) {
-      const [pair] = line.split(';');
-      const i = pair!.indexOf('=');
-      const name = pair!.slice(0, i).trim();
-      const value = pair!.slice(i + 1).trim();
-      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    storeCookies(this.cookies, res.headers['set-cookie'] ?? []);
     return res;
   }
 }
