@@ -4,7 +4,7 @@
 // Independent commands run in parallel: each process pays about 1.5 s of CPU to start, so the
 // file runs 15 processes, no more.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -26,9 +26,13 @@ let dir: string;
 let env: NodeJS.ProcessEnv;
 
 function cli(...args: string[]): Promise<Run> {
+  return cliWith(env, ...args);
+}
+
+function cliWith(processEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     // The timeout only guards against a hung process; a loaded CI machine can be slow.
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: packageRoot, env, timeout: 90_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: packageRoot, env: processEnv, timeout: 90_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, signal: err?.signal ?? undefined, stdout, stderr });
     });
@@ -80,7 +84,7 @@ beforeAll(async () => {
       '--grant-type', 'refresh_token', '--grant-type', 'client_credentials', '--webhook-url', 'https://hooks.example/events', '--json'),
     cli('gateway', 'create', '--name', 'V2 API', '--json'),
     cli('keys', 'rotate', '--json'),
-    cli('frobnicate', 'everything'),
+    cliWith({ ...env, DATABASE_URL: `sqlite:${join(dir, 'untouched.sqlite')}` }, 'frobnicate', 'everything'),
     cli('company', 'create', '--json'),
     cli('user', 'set-role', '--email', 'nobody@example.com', '--role', 'boss'),
     cli('client', 'create', '--name', 'Evil', '--redirect-uri', 'http://evil.example/cb'),
@@ -203,6 +207,7 @@ describe('grantledger --json', () => {
 describe('bad arguments', () => {
   test('an unknown command', () => {
     failed(bad.unknown!, /unknown command "frobnicate everything"/);
+    expect(existsSync(join(dir, 'untouched.sqlite'))).toBe(false);
   });
 
   test('a missing --name', () => {

@@ -37,6 +37,12 @@ Settings come from config/ and the environment (DATABASE_URL, SECRET_KEY, …): 
 
 const HINT = '(run grantledger --help for usage)';
 
+// Checked before the database is opened, so a typo neither creates nor migrates a database.
+const COMMANDS = new Set([
+  'migrate', 'company create', 'user create', 'user deactivate', 'user activate', 'user set-role',
+  'client create', 'gateway create', 'access-token create', 'keys rotate',
+]);
+
 const OPTIONS = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -169,6 +175,7 @@ async function main(argv: string[]): Promise<number> {
   const json = values.json === true;
   let db: Database | undefined;
   try {
+    if (!COMMANDS.has(command)) throw new UsageError(`unknown command "${command}"`);
     const settings = await loadSettings({ logLevel: 'silent' });
     db = await openDatabase({ url: settings.database.url, poolSize: 2 });
     if (command !== 'migrate') await db.migrate();
