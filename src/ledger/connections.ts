@@ -64,13 +64,18 @@ export async function findConnection(db: Executor, companyId: number, clientId: 
   return row && toConnection(row);
 }
 
-export async function isConnected(db: Executor, companyGuid: string, clientId: string): Promise<boolean> {
-  const row = await db.get(
-    `SELECT 1 AS x FROM connections c JOIN companies co ON co.id = c.company_id
+/** The id of the live (not revoked) connection of company × app, if there is one. */
+export async function liveConnectionId(db: Executor, companyGuid: string, clientId: string): Promise<number | undefined> {
+  const row = await db.get<{ id: number | string }>(
+    `SELECT c.id FROM connections c JOIN companies co ON co.id = c.company_id
      WHERE co.guid = ? AND c.client_id = ? AND c.revoked_at IS NULL`,
     [companyGuid, clientId],
   );
-  return row !== undefined;
+  return row === undefined ? undefined : Number(row.id);
+}
+
+export async function isConnected(db: Executor, companyGuid: string, clientId: string): Promise<boolean> {
+  return (await liveConnectionId(db, companyGuid, clientId)) !== undefined;
 }
 
 function isUniqueViolation(err: unknown): boolean {

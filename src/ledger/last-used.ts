@@ -22,9 +22,14 @@ export class LastUsedRecorder {
     this.db.run(sql, [now, ...params]).catch((err: unknown) => this.logger.warn('last_used_at not recorded', { err }));
   }
 
-  connection(companyGuid: string, clientId: string): void {
+  /**
+   * `generation` tells connections of one company × app apart (the token's grant, or the
+   * connection's id): after a revocation and a new consent, the first use of the new
+   * connection is written at once, not after the interval of the revoked one.
+   */
+  connection(companyGuid: string, clientId: string, generation = ''): void {
     this.#touch(
-      `c|${companyGuid}|${clientId}`,
+      `c|${companyGuid}|${clientId}|${generation}`,
       `UPDATE connections SET last_used_at = ?
        WHERE client_id = ? AND revoked_at IS NULL AND company_id = (SELECT id FROM companies WHERE guid = ?)`,
       [clientId, companyGuid],

@@ -18,7 +18,8 @@ export interface OwnTokens {
 export interface UsageDeps {
   ownTokens: OwnTokens;
   lastUsed: LastUsedRecorder;
-  isConnected(companyGuid: string, clientId: string): Promise<boolean>;
+  /** The live connection of company × app, if any (client-credentials tokens are bound to it). */
+  liveConnectionId(companyGuid: string, clientId: string): Promise<number | undefined>;
   companyOfAccount(accountId: string): Promise<string | undefined>;
   metrics: Metrics;
 }
@@ -45,13 +46,20 @@ async function introspection(ctx: KoaContextWithOIDC, deps: UsageDeps): Promise<
     if (!ctx.oidc.entities.AccessToken && !ctx.oidc.entities.ClientCredentials) return;
     const cc = ctx.oidc.entities.ClientCredentials;
     const company = typeof body.company_guid === 'string' ? body.company_guid : undefined;
-    if (cc && (!company || !(await deps.isConnected(company, String(cc.clientId))))) {
-      ctx.body = { active: false };
-      deps.metrics.introspections.inc({ auth_type: 'oauth', active: 'false' });
-      return;
+    // Which connection the token belongs to, for "last used": a user's token by its grant
+    // (reconnecting makes a new one), a client-credentials token by the live connection.
+    let generation = ctx.oidc.entities.AccessToken?.grantId;
+    if (cc) {
+      const connection = company ? await deps.liveConnectionId(company, String(cc.clientId)) : undefined;
+      if (connection === undefined) {
+        ctx.body = { active: false };
+        deps.metrics.introspections.inc({ auth_type: 'oauth', active: 'false' });
+        return;
+      }
+      generation = `connection ${connection}`;
     }
     body.auth_type = 'oauth';
-    if (company && typeof body.client_id === 'string') deps.lastUsed.connection(company, body.client_id);
+    if (company && typeof body.client_id === 'string') deps.lastUsed.connection(company, body.client_id, generation);
     deps.metrics.introspections.inc({ auth_type: 'oauth', active: 'true' });
     return;
   }
@@ -71,5 +79,5 @@ async function touchForToken(ctx: KoaContextWithOIDC, deps: UsageDeps): Promise<
   if (!token?.accountId || !token.clientId) return;
   const company = (token as { extra?: { company_guid?: string } }).extra?.company_guid
     ?? (await deps.companyOfAccount(token.accountId));
-  if (company) deps.lastUsed.connection(company, token.clientId);
+  if (company) deps.lastUsed.connection(company, token.clientId, token.grantId);
 }

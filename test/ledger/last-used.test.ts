@@ -22,6 +22,8 @@ interface World {
 let fast: World;
 /** The hot-path guard: at most one write per INTERVAL_S. */
 let slow: World;
+/** An interval no test outlives: a write seen here was not let through by the interval ending. */
+let long: World;
 
 async function world(lastUsedInterval: number): Promise<World> {
   const server = await startTestServer({ tokens: { lastUsedInterval } });
@@ -57,9 +59,9 @@ async function connected(w: World, user: TestUser, app?: TestApp) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  [fast, slow] = await Promise.all([world(0), world(INTERVAL_S)]);
+  [fast, slow, long] = await Promise.all([world(0), world(INTERVAL_S), world(3600)]);
 });
-afterAll(() => Promise.all([fast.server.close(), slow.server.close()]));
+afterAll(() => Promise.all([fast.server.close(), slow.server.close(), long.server.close()]));
 
 describe('last_used_at of connected apps', () => {
   test('failed calls do not count', async () => {
@@ -162,5 +164,32 @@ describe('last_used_at of connected apps', () => {
     const before = Date.now();
     expect(await userinfo(server.url, c.accessToken)).toBe(200);
     expect(await lastUsedAfter(sessionA, c.app, first)).toBeGreaterThanOrEqual(before);
+  });
+
+  test('a connection made again after a revocation is written at its first use, inside the interval', async () => {
+    const { server, gateway, sessionA, userA, A } = long;
+    const c = await connected(long, userA);
+    // The first connection is used through a user's token and a client-credentials token.
+    const cc = await clientCredentials(server.url, c.app, A.guid);
+    expect(cc.status).toBe(200);
+    expect((await introspect(server, gateway, c.accessToken)).body.active).toBe(true);
+    expect((await introspect(server, gateway, String(cc.body.access_token))).body.active).toBe(true);
+    await lastUsedAfter(sessionA, c.app, null);
+
+    // Revoked and connected again: the user's new token marks the new connection at once.
+    expect((await sessionA.revoke(c.app.clientId)).status).toBe(200);
+    const again = await connected(long, userA, c.app);
+    expect(await lastUsed(sessionA, c.app)).toBeNull();
+    expect((await introspect(server, gateway, again.accessToken)).body.active).toBe(true);
+    await lastUsedAfter(sessionA, c.app, null);
+
+    // And once more, used only by a client-credentials token this time.
+    expect((await sessionA.revoke(c.app.clientId)).status).toBe(200);
+    await connected(long, userA, c.app);
+    expect(await lastUsed(sessionA, c.app)).toBeNull();
+    const cc2 = await clientCredentials(server.url, c.app, A.guid);
+    expect(cc2.status).toBe(200);
+    expect((await introspect(server, gateway, String(cc2.body.access_token))).body.active).toBe(true);
+    await lastUsedAfter(sessionA, c.app, null);
   });
 });
