@@ -86,6 +86,10 @@ export default {
   // CLEANUP_INTERVAL — how often expired tokens, codes and sessions are deleted.
   cleanupInterval: 600,
 
+  // KEYS_RELOAD_INTERVAL — how often (s) each process checks the database for keys rotated by
+  // `grantledger keys rotate` (on any instance) and starts signing with them; 0 = only at start.
+  keysReloadInterval: 60,
+
   // LOG_LEVEL — debug | info | warn | error | silent.
   logLevel: 'info',
 

@@ -50,6 +50,7 @@ const schema = z.object({
     pollInterval: z.coerce.number().positive(),
   }),
   cleanupInterval: seconds,
+  keysReloadInterval: z.coerce.number().min(0),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
   bootstrap: z.boolean(),
 }).superRefine((s, ctx) => {
@@ -96,6 +97,7 @@ const ENV: Record<string, string> = {
   WEBHOOK_BACKOFF_BASE: 'webhooks.backoffBase',
   WEBHOOK_POLL_INTERVAL: 'webhooks.pollInterval',
   CLEANUP_INTERVAL: 'cleanupInterval',
+  KEYS_RELOAD_INTERVAL: 'keysReloadInterval',
   LOG_LEVEL: 'logLevel',
   BOOTSTRAP: 'bootstrap',
 };

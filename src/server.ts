@@ -1,17 +1,17 @@
 // Starting and stopping one server process: database and migrations, keys, provider, app,
 // background jobs (cleanup of expired rows, webhook delivery).
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp, type Services } from './app.js';
 import { AdminAuth } from './admin/auth.js';
 import type { Settings } from './config.js';
 import { countCompanies, createCompany, createUser } from './companies/users.js';
 import { openDatabase, type Database } from './db/database.js';
-import { isConnected } from './ledger/connections.js';
+import { isConnected, liveConnectionId } from './ledger/connections.js';
 import { LastUsedRecorder } from './ledger/last-used.js';
 import { GrantPurger, purgeRevokedGrants } from './ledger/grant-purge.js';
 import { deleteExpiredPayloads } from './oidc/adapter.js';
-import { ensureKeys, loadKeys, loadSecretKey } from './oidc/keys.js';
+import { ensureKeys, keysVersion, loadKeys, loadSecretKey, type KeyMaterial } from './oidc/keys.js';
 import { createProvider } from './oidc/provider.js';
 import { usageMiddleware } from './oidc/usage.middleware.js';
 import { randomSecret } from './shared/crypto.js';
@@ -111,37 +111,40 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
     return row?.guid;
   };
 
-  const provider = createProvider({
-    settings, db, keys, logger,
-    hooks: {
-      companyOfAccount,
-      assertConnected: async (companyGuid, clientId) => {
-        if (!(await isConnected(db, companyGuid, clientId))) {
-          throw new errors.UnauthorizedClient('the app is not connected to this company: an admin of the company must authorize it first');
-        }
+  const buildProvider = (material: KeyMaterial) => {
+    const provider = createProvider({
+      settings, db, keys: material, logger,
+      hooks: {
+        companyOfAccount,
+        assertConnected: async (companyGuid, clientId) => {
+          if (!(await isConnected(db, companyGuid, clientId))) {
+            throw new errors.UnauthorizedClient('the app is not connected to this company: an admin of the company must authorize it first');
+          }
+        },
+        findGrantId: async (accountId, clientId) => {
+          const row = await db.get<{ grant_id: string }>(
+            `SELECT grant_id FROM oidc_payloads WHERE account_id = ? AND client_id = ? AND model = 'Grant'
+             AND (expires_at IS NULL OR expires_at > ?) ORDER BY expires_at DESC LIMIT 1`,
+            [accountId, clientId, Date.now()],
+          );
+          return row?.grant_id;
+        },
+        isForeignToken: hasOwnPrefix,
       },
-      findGrantId: async (accountId, clientId) => {
-        const row = await db.get<{ grant_id: string }>(
-          `SELECT grant_id FROM oidc_payloads WHERE account_id = ? AND client_id = ? AND model = 'Grant'
-           AND (expires_at IS NULL OR expires_at > ?) ORDER BY expires_at DESC LIMIT 1`,
-          [accountId, clientId, Date.now()],
-        );
-        return row?.grant_id;
-      },
-      isForeignToken: hasOwnPrefix,
-    },
-  });
-  provider.use(usageMiddleware({
-    ownTokens: ownTokenIntrospector(db, lastUsed, settings.server.issuer),
-    lastUsed, metrics, companyOfAccount,
-    isConnected: (companyGuid, clientId) => isConnected(db, companyGuid, clientId),
-  }));
+    });
+    provider.use(usageMiddleware({
+      ownTokens: ownTokenIntrospector(db, lastUsed, settings.server.issuer),
+      lastUsed, metrics, companyOfAccount,
+      liveConnectionId: (companyGuid, clientId) => liveConnectionId(db, companyGuid, clientId),
+    }));
+    return provider;
+  };
 
   const secureCookies = settings.server.issuer.startsWith('https:');
   const webhooks = new WebhookWorker(db, kek, settings.webhooks, logger, metrics);
   const purger = new GrantPurger(db, logger);
   const services: Services = {
-    settings, db, logger, kek, provider, metrics, lastUsed,
+    settings, db, logger, kek, provider: buildProvider(keys), metrics, lastUsed,
     throttle: new LoginThrottle(new RateLimiter(db, settings.admin.loginRateLimit, settings.admin.loginRateWindow)),
     adminAuth: new AdminAuth(db, settings.admin.sessionTtl, secureCookies, lastUsed),
     afterRevocation: () => {
@@ -149,9 +152,10 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
       webhooks.kick();
     },
   };
-  const app = buildApp(services, keys.cookieKeys);
-
-  const server = app.listen(settings.server.port, settings.server.host);
+  // The request handler is swapped, not the server, when the keys change (see reloadKeys).
+  let handler = buildApp(services, keys.cookieKeys).callback();
+  const server = createServer((req, res) => void handler(req, res));
+  server.listen(settings.server.port, settings.server.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -166,6 +170,34 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
       .catch((err: unknown) => logger.warn('cleanup failed', { err }));
   }, settings.cleanupInterval * 1000);
   cleanup.unref();
+
+  // Keys rotated by `grantledger keys rotate` (against any instance's database) are picked up
+  // by every process within keysReloadInterval: a new provider and app with the new keys take
+  // the next requests; requests in flight finish on the old ones. Old keys stay for
+  // verification, so cookies and tokens signed before keep working.
+  let keysSeen = await keysVersion(db);
+  let reloading = false;
+  const reloadKeys = async () => {
+    if (reloading) return;
+    reloading = true;
+    try {
+      const version = await keysVersion(db);
+      if (version === keysSeen) return;
+      const material = await loadKeys(db, kek);
+      services.provider = buildProvider(material);
+      handler = buildApp(services, material.cookieKeys).callback();
+      keysSeen = version;
+      logger.info('keys reloaded', { kids: material.jwks.keys.map((k) => k.kid) });
+    } catch (err) {
+      logger.warn('keys not reloaded', { err });
+    } finally {
+      reloading = false;
+    }
+  };
+  const keysReload = settings.keysReloadInterval > 0
+    ? setInterval(() => void reloadKeys(), settings.keysReloadInterval * 1000)
+    : undefined;
+  keysReload?.unref();
   webhooks.start();
   purger.kick(); // grants a previous process queued but did not purge
 
@@ -177,6 +209,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
     services,
     async close() {
       clearInterval(cleanup);
+      clearInterval(keysReload);
       await webhooks.stop();
       await purger.idle();
       await new Promise<void>((resolve) => {

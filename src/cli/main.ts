@@ -151,7 +151,7 @@ async function run(command: string, values: Values, db: Database, kek: () => Buf
     case 'keys rotate': {
       await ensureKeys(db, kek());
       const { kids, retired } = await rotateKeys(db, kek());
-      return { json: { keys: kids, retired }, text: `new keys first: ${kids.join(', ')}${retired.length ? `\nretired: ${retired.join(', ')}` : ''}\nRestart every instance to sign with the new keys.` };
+      return { json: { keys: kids, retired }, text: `new keys first: ${kids.join(', ')}${retired.length ? `\nretired: ${retired.join(', ')}` : ''}\nEvery instance signs with them within KEYS_RELOAD_INTERVAL (60 s by default).` };
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

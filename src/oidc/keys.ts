@@ -94,6 +94,12 @@ export async function rotateKeys(db: Database, kek: Buffer): Promise<{ kids: str
   });
 }
 
+/** Identifies the stored key set: it changes when keys are rotated or retired. */
+export async function keysVersion(db: Database): Promise<string> {
+  const rows = await db.all<{ kid: string }>('SELECT kid FROM keys ORDER BY created_at DESC, kid');
+  return rows.map((r) => r.kid).join(' ');
+}
+
 export async function loadKeys(db: Database, kek: Buffer): Promise<KeyMaterial> {
   const rows = await db.all<{ kid: string; use: string; material: string }>(
     'SELECT kid, use, material FROM keys ORDER BY created_at DESC, kid',
