@@ -1,7 +1,8 @@
 // The relying party side of tests: openid-client against the real server, and a small
 // cookie-keeping user agent that walks the login and consent pages like a browser would.
 import * as oidc from 'openid-client';
-import type { TestApp, TestServer, TestUser } from './server.js';
+import type { SettingsOverrides } from '../../src/config.js';
+import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from './server.js';
 
 /** Applies Set-Cookie header lines to a cookie jar (name → value); expired or empty cookies are removed. */
 export function storeCookies(jar: Map<string, string>, setCookie: readonly string[]): void {
@@ -167,4 +168,23 @@ export async function tokenRequest(server: TestServer, app: Pick<TestApp, 'clien
     body: new URLSearchParams(params),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** The usual cast of an OAuth test: a server, a company with one employee, an app, a gateway, and the app's openid-client configuration. */
+export interface OAuthWorld {
+  server: TestServer;
+  companyGuid: string;
+  user: TestUser;
+  app: TestApp;
+  gateway: { clientId: string; clientSecret: string };
+  config: oidc.Configuration;
+}
+
+export async function startOAuthWorld(overrides: SettingsOverrides = {}): Promise<OAuthWorld> {
+  const server = await startTestServer(overrides);
+  const company = await makeCompany(server.db);
+  const user = await makeUser(server.db, company.guid, 'employee');
+  const app = await makeApp(server);
+  const gateway = await makeGateway(server);
+  return { server, companyGuid: company.guid, user, app, gateway, config: await rpConfig(server, app) };
 }

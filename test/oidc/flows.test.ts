@@ -1,8 +1,8 @@
 // The standard flows with openid-client as the relying party, against the real server.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { authorize, connect, introspect, rpConfig } from '../helpers/oauth.js';
-import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { authorize, connect, introspect, rpConfig, startOAuthWorld } from '../helpers/oauth.js';
+import { makeApp, makeUser, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
 
 let server: TestServer;
 let app: TestApp;
@@ -12,13 +12,7 @@ let config: oidc.Configuration;
 let companyGuid: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  const company = await makeCompany(server.db);
-  companyGuid = company.guid;
-  user = await makeUser(server.db, company.guid, 'employee');
-  app = await makeApp(server);
-  gateway = await makeGateway(server);
-  config = await rpConfig(server, app);
+  ({ server, app, user, gateway, config, companyGuid } = await startOAuthWorld());
 });
 afterAll(() => server.close());
 

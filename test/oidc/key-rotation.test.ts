@@ -6,28 +6,18 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import * as oidc from 'openid-client';
 import { rotateKeys } from '../../src/oidc/keys.js';
-import { authorize, connect, introspect, rpConfig } from '../helpers/oauth.js';
-import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { authorize, connect, introspect, startOAuthWorld, type OAuthWorld } from '../helpers/oauth.js';
 import { eventually } from '../ledger/helpers.js';
 
-let server: TestServer;
-let app: TestApp;
-let user: TestUser;
-let gateway: { clientId: string; clientSecret: string };
-let config: oidc.Configuration;
+let world: OAuthWorld;
 
 beforeAll(async () => {
-  server = await startTestServer({ keysReloadInterval: 0.2 });
-  const company = await makeCompany(server.db);
-  user = await makeUser(server.db, company.guid, 'employee');
-  app = await makeApp(server);
-  gateway = await makeGateway(server);
-  config = await rpConfig(server, app);
+  world = await startOAuthWorld({ keysReloadInterval: 0.2 });
 });
-afterAll(() => server.close());
+afterAll(() => world.server.close());
 
 async function jwks(): Promise<JSONWebKeySet> {
-  const res = await fetch(`${server.url}/jwks`);
+  const res = await fetch(`${world.server.url}/jwks`);
   expect(res.status).toBe(200);
   return (await res.json()) as JSONWebKeySet;
 }
@@ -38,6 +28,7 @@ function kidOf(idToken: string | undefined): string {
 }
 
 test('a rotation reaches the running server: new keys sign, old ones still verify', async () => {
+  const { server, app, user, gateway, config } = world;
   const before = await connect(server, config, app, user);
   const oldKid = kidOf(before.tokens.id_token);
   const published = (await jwks()).keys.map((k) => k.kid);

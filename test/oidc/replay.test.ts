@@ -7,8 +7,8 @@
 // give one winner; test/db/adapter.test.ts pins the conditional update itself on both databases.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type * as oidc from 'openid-client';
-import { authorize, connect, introspect, rpConfig, tokenRequest } from '../helpers/oauth.js';
-import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { authorize, connect, introspect, startOAuthWorld, tokenRequest } from '../helpers/oauth.js';
+import type { TestApp, TestServer, TestUser } from '../helpers/server.js';
 
 let server: TestServer;
 let app: TestApp;
@@ -17,12 +17,7 @@ let gateway: { clientId: string; clientSecret: string };
 let config: oidc.Configuration;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  const company = await makeCompany(server.db);
-  user = await makeUser(server.db, company.guid, 'employee');
-  app = await makeApp(server);
-  gateway = await makeGateway(server);
-  config = await rpConfig(server, app);
+  ({ server, app, user, gateway, config } = await startOAuthWorld());
 });
 afterAll(() => server.close());
 
