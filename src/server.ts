@@ -82,18 +82,16 @@ export async function prepare(settings: Settings, opts: PrepareOptions = {}) {
   const db = opts.db ?? (await openConfiguredDatabase(settings, logger));
   const kek = loadSecretKey(settings.secrets.secretKey, settings.secrets.secretKeyFile);
   if ((await ensureKeys(db, kek)).created) logger.info('signing and cookie keys generated');
-  // Read before the keys: a rotation in between makes one needless reload, never a missed one.
-  const keysSeen = await keysVersion(db);
   const keys = await loadKeys(db, kek);
   if (settings.bootstrap) {
     const created = await bootstrap(db);
     if (created) opts.onBootstrap?.(created);
   }
-  return { logger, db, kek, keys, keysSeen };
+  return { logger, db, kek, keys };
 }
 
 export async function startServer(settings: Settings, opts: PrepareOptions = {}): Promise<RunningServer> {
-  const { logger, db, kek, keys, keysSeen: keysAtStart } = await prepare(settings, opts);
+  const { logger, db, kek, keys } = await prepare(settings, opts);
 
   const metrics = new Metrics();
   const lastUsed = new LastUsedRecorder(db, settings.tokens.lastUsedInterval * 1000, logger);
@@ -177,7 +175,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
   // by every process within keysReloadInterval: a new provider and app with the new keys take
   // the next requests; requests in flight finish on the old ones. Old keys stay for
   // verification, so cookies and tokens signed before keep working.
-  let keysSeen = keysAtStart;
+  let keysSeen = keys.version;
   let reloading = false;
   const reloadKeys = async () => {
     if (reloading) return;
@@ -188,7 +186,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
       const material = await loadKeys(db, kek);
       services.provider = buildProvider(material);
       handler = buildApp(services, material.cookieKeys).callback();
-      keysSeen = version;
+      keysSeen = material.version;
       logger.info('keys reloaded', { kids: material.jwks.keys.map((k) => k.kid) });
     } catch (err) {
       logger.warn('keys not reloaded', { err });

@@ -12,6 +12,8 @@ export interface KeyMaterial {
   jwks: { keys: Array<Record<string, unknown>> };
   /** Cookie signing keys, newest first. */
   cookieKeys: string[];
+  /** The key set's version (see keysVersion), read with the keys. */
+  version: string;
 }
 
 /** Signing keys kept per algorithm after a rotation (the newest signs, the rest verify). */
@@ -96,9 +98,10 @@ export async function rotateKeys(db: Database, kek: Buffer): Promise<{ kids: str
 
 /** Identifies the stored key set: it changes when keys are rotated or retired. */
 export async function keysVersion(db: Database): Promise<string> {
-  const rows = await db.all<{ kid: string }>('SELECT kid FROM keys ORDER BY created_at DESC, kid');
-  return rows.map((r) => r.kid).join(' ');
+  return versionOf(await db.all<{ kid: string }>('SELECT kid FROM keys ORDER BY created_at DESC, kid'));
 }
+
+const versionOf = (rows: Array<{ kid: string }>) => rows.map((r) => r.kid).join(' ');
 
 export async function loadKeys(db: Database, kek: Buffer): Promise<KeyMaterial> {
   const rows = await db.all<{ kid: string; use: string; material: string }>(
@@ -115,5 +118,5 @@ export async function loadKeys(db: Database, kek: Buffer): Promise<KeyMaterial> 
   };
   const jwks = rows.filter((r) => r.use === 'sig').map((r) => JSON.parse(open(r.material)) as Record<string, unknown>);
   const cookieKeys = rows.filter((r) => r.use === 'cookie').map((r) => open(r.material));
-  return { jwks: { keys: jwks }, cookieKeys };
+  return { jwks: { keys: jwks }, cookieKeys, version: versionOf(rows) };
 }
