@@ -5,33 +5,12 @@ import { join } from 'node:path';
 import Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
-import type Provider from 'oidc-provider';
 import { adminRoutes } from './admin/admin.routes.js';
-import type { AdminAuth } from './admin/auth.js';
-import type { Settings } from './config.js';
-import type { Database } from './db/database.js';
 import { interactionRoutes } from './oidc/interactions.routes.js';
 import { apiRoutes } from './api/api.routes.js';
 import { accessLog, errorHandler, securityHeaders } from './shared/http.js';
-import type { Logger } from './shared/logger.js';
-import type { Metrics } from './shared/metrics.js';
 import { viewsDir } from './shared/paths.js';
-import type { LoginThrottle } from './shared/rate-limit.js';
-import type { LastUsedRecorder } from './ledger/last-used.js';
-
-export interface Services {
-  settings: Settings;
-  db: Database;
-  logger: Logger;
-  kek: Buffer;
-  provider: Provider;
-  metrics: Metrics;
-  throttle: LoginThrottle;
-  lastUsed: LastUsedRecorder;
-  adminAuth: AdminAuth;
-  /** After a revocation commits: purge the revoked grants' tokens, deliver the webhook. */
-  afterRevocation(): void;
-}
+import type { Services } from './services.js';
 
 /** Paths served by oidc-provider (discovery names them all). */
 const PROVIDER_PATHS = /^\/(?:auth|token|me|jwks|session|\.well-known)(?:\/|$)/;

@@ -2,24 +2,25 @@
 // background jobs (cleanup of expired rows, webhook delivery).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildApp, type Services } from './app.js';
+import { buildApp } from './app.js';
 import { AdminAuth } from './admin/auth.js';
+import { cleanupExpired } from './cleanup.js';
 import type { Settings } from './config.js';
-import { countCompanies, createCompany, createUser } from './companies/users.js';
+import { companyOfAccountLookup, countCompanies, createCompany, createUser } from './companies/users.js';
 import { openDatabase, type Database } from './db/database.js';
-import { isConnected, liveConnectionId } from './ledger/connections.js';
+import { serverEffects } from './ledger/effects.js';
+import { liveConnectionId } from './ledger/connections.js';
 import { LastUsedRecorder } from './ledger/last-used.js';
-import { GrantPurger, purgeRevokedGrants } from './ledger/grant-purge.js';
-import { deleteExpiredPayloads } from './oidc/adapter.js';
+import { GrantPurger } from './ledger/grant-purge.js';
+import { introspectionPipeline } from './oidc/introspection.js';
 import { ensureKeys, keysVersion, loadKeys, loadSecretKey, type KeyMaterial } from './oidc/keys.js';
+import { lastUseMiddleware } from './oidc/last-use.middleware.js';
 import { createProvider } from './oidc/provider.js';
-import { usageMiddleware } from './oidc/usage.middleware.js';
 import { randomSecret } from './shared/crypto.js';
-import { errors } from 'oidc-provider';
 import { createLogger, type Logger } from './shared/logger.js';
 import { Metrics } from './shared/metrics.js';
 import { LoginThrottle, RateLimiter } from './shared/rate-limit.js';
-import { hasOwnPrefix } from './tokens/format.js';
+import type { Services } from './services.js';
 import { ownTokenIntrospector } from './tokens/tokens.js';
 import { WebhookWorker } from './webhooks/worker.js';
 
@@ -44,17 +45,6 @@ export async function openConfiguredDatabase(settings: Settings, logger: Logger)
     if (applied.length) logger.info('migrations applied', { migrations: applied });
   }
   return db;
-}
-
-/** Deletes what has expired: tokens and codes, admin sessions, rate-limit windows, old deliveries. */
-export async function cleanupExpired(db: Database, settings: Settings, now = Date.now()): Promise<number> {
-  let n = await purgeRevokedGrants(db);
-  n += await deleteExpiredPayloads(db, now);
-  n += (await db.run('DELETE FROM admin_sessions WHERE expires_at < ?', [now])).changes;
-  n += (await db.run('DELETE FROM rate_limits WHERE window_start < ?', [now - settings.admin.loginRateWindow * 1000])).changes;
-  // Finished webhook deliveries are kept 30 days for troubleshooting.
-  n += (await db.run("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?", [now - 30 * 86_400_000])).changes;
-  return n;
 }
 
 /** First start with no company: one company and one admin, with a generated password. */
@@ -95,62 +85,30 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
 
   const metrics = new Metrics();
   const lastUsed = new LastUsedRecorder(db, settings.tokens.lastUsedInterval * 1000, logger);
-  // Users never change company: the account → company map is safe to keep.
-  const companyCache = new Map<string, string>();
-  const companyOfAccount = async (accountId: string) => {
-    const hit = companyCache.get(accountId);
-    if (hit) return hit;
-    const row = await db.get<{ guid: string }>(
-      'SELECT c.guid FROM users u JOIN companies c ON c.id = u.company_id WHERE u.guid = ?',
-      [accountId],
-    );
-    if (row) {
-      if (companyCache.size > 100_000) companyCache.clear();
-      companyCache.set(accountId, row.guid);
-    }
-    return row?.guid;
-  };
+  const companyOfAccount = companyOfAccountLookup(db);
+  const introspection = introspectionPipeline({
+    ownTokens: ownTokenIntrospector(db, settings.server.issuer),
+    lastUsed, metrics,
+    liveConnectionId: (companyGuid, clientId) => liveConnectionId(db, companyGuid, clientId),
+  });
+  const lastUse = lastUseMiddleware({ lastUsed, companyOfAccount });
 
   const buildProvider = (material: KeyMaterial) => {
-    const provider = createProvider({
-      settings, db, keys: material, logger,
-      hooks: {
-        companyOfAccount,
-        assertConnected: async (companyGuid, clientId) => {
-          if (!(await isConnected(db, companyGuid, clientId))) {
-            throw new errors.UnauthorizedClient('the app is not connected to this company: an admin of the company must authorize it first');
-          }
-        },
-        findGrantId: async (accountId, clientId) => {
-          const row = await db.get<{ grant_id: string }>(
-            `SELECT grant_id FROM oidc_payloads WHERE account_id = ? AND client_id = ? AND model = 'Grant'
-             AND (expires_at IS NULL OR expires_at > ?) ORDER BY expires_at DESC LIMIT 1`,
-            [accountId, clientId, Date.now()],
-          );
-          return row?.grant_id;
-        },
-        isForeignToken: hasOwnPrefix,
-      },
-    });
-    provider.use(usageMiddleware({
-      ownTokens: ownTokenIntrospector(db, lastUsed, settings.server.issuer),
-      lastUsed, metrics, companyOfAccount,
-      liveConnectionId: (companyGuid, clientId) => liveConnectionId(db, companyGuid, clientId),
-    }));
+    const provider = createProvider({ settings, db, keys: material, logger, companyOfAccount });
+    provider.use(introspection);
+    provider.use(lastUse);
     return provider;
   };
 
   const secureCookies = settings.server.issuer.startsWith('https:');
   const webhooks = new WebhookWorker(db, kek, settings.webhooks, logger, metrics);
   const purger = new GrantPurger(db, logger);
+  const limiter = new RateLimiter(db, settings.admin.loginRateLimit, settings.admin.loginRateWindow);
   const services: Services = {
     settings, db, logger, kek, provider: buildProvider(keys), metrics, lastUsed,
-    throttle: new LoginThrottle(new RateLimiter(db, settings.admin.loginRateLimit, settings.admin.loginRateWindow)),
+    throttle: new LoginThrottle(limiter),
     adminAuth: new AdminAuth(db, settings.admin.sessionTtl, secureCookies, lastUsed),
-    afterRevocation: () => {
-      purger.kick();
-      webhooks.kick();
-    },
+    effects: serverEffects({ metrics, logger, purger, webhooks }),
   };
   // The request handler is swapped, not the server, when the keys change (see reloadKeys).
   let handler = buildApp(services, keys.cookieKeys).callback();
@@ -165,7 +123,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
   server.headersTimeout = 20_000;
 
   const cleanup = setInterval(() => {
-    cleanupExpired(db, settings)
+    cleanupExpired(db, limiter)
       .then((n) => n && logger.info('expired rows deleted', { count: n }))
       .catch((err: unknown) => logger.warn('cleanup failed', { err }));
   }, settings.cleanupInterval * 1000);

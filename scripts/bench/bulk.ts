@@ -1,24 +1,22 @@
-// Bulk rows for oidc_payloads in the shape the adapter writes (src/oidc/adapter.ts): id =
-// SHA-256 of the token value, jti stripped from the payload, grant_id = the grant's (raw) id on
-// the grant and on every token of it, account_id, client_id, company_guid (client-credentials
-// tokens only, from `extra.company_guid`), expires_at in epoch ms, consumed_at on redeemed codes. Inserted in large
-// transactions (SQLite, a separate better-sqlite3 connection) or unnest() batches (PostgreSQL).
+// Bulk rows for oidc_payloads, made by the store's own row format (src/oidc/payload-store.ts
+// toRow: hashed ids, grant_id, company_guid on client-credentials tokens), plus consumed_at on
+// redeemed codes. Inserted in large transactions (SQLite, a separate better-sqlite3
+// connection) or unnest() batches (PostgreSQL).
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { randomSecret, sha256 } from '../../src/shared/crypto.js';
+import type { AdapterPayload } from 'oidc-provider';
+import { BULK_COLUMNS, BULK_INSERT_POSTGRES, BULK_INSERT_SQLITE, bulkValues } from '../../src/oidc/payload-store.js';
+import { randomSecret } from '../../src/shared/crypto.js';
 import { progress } from './common.js';
 import { FLOW_SCOPE, CC_SCOPE } from './fixtures.js';
 
-export interface PayloadRow {
+/** One model instance as the adapter would store it: its raw id, payload and lifetime. */
+interface BulkItem {
   model: string;
   id: string;
-  payload: string;
-  grant_id: string | null;
-  account_id: string | null;
-  client_id: string;
-  company_guid: string | null;
-  expires_at: number;
-  consumed_at: number | null;
+  payload: AdapterPayload;
+  expiresIn: number;
+  consumedAt?: number;
 }
 
 export interface TokenSet {
@@ -39,7 +37,7 @@ const H = 3600;
  * (45%) and redeemed authorization codes (5%) round-robin over the grants, plus `ccShare` of
  * client-credentials tokens bound to the company. All live (expiring in the future).
  */
-export function* tokenRows(set: TokenSet, now = Date.now()): Generator<PayloadRow> {
+export function* tokenRows(set: TokenSet, now = Date.now()): Generator<BulkItem> {
   const iat = Math.floor(now / 1000);
   const ccCount = Math.round(set.count * (set.ccShare ?? 0.05));
   const grants = set.accounts.slice(0, Math.max(1, Math.min(set.accounts.length, set.count - ccCount)))
@@ -49,60 +47,56 @@ export function* tokenRows(set: TokenSet, now = Date.now()): Generator<PayloadRo
   for (const g of grants) {
     made++;
     yield {
-      model: 'Grant', id: sha256(g.grantId), grant_id: g.grantId, account_id: g.accountId, client_id: set.clientId,
-      company_guid: null, consumed_at: null, expires_at: now + 365 * 24 * H * 1000,
-      payload: JSON.stringify({ iat, exp: iat + 365 * 24 * H, accountId: g.accountId, clientId: set.clientId, kind: 'Grant', openid: { scope: FLOW_SCOPE } }),
+      model: 'Grant', id: g.grantId, expiresIn: 365 * 24 * H,
+      payload: { iat, exp: iat + 365 * 24 * H, accountId: g.accountId, clientId: set.clientId, kind: 'Grant', openid: { scope: FLOW_SCOPE } },
     };
   }
   for (let i = 0; made < set.count - ccCount; i++, made++) {
     const g = grants[i % grants.length]!;
-    const id = sha256(`${seq}.${i}`);
+    const id = `${seq}.${i}`;
     const r = i % 20;
     if (r < 10) {
       yield {
-        model: 'AccessToken', id, grant_id: g.grantId, account_id: g.accountId, client_id: set.clientId,
-        company_guid: null, consumed_at: null, expires_at: now + H * 1000,
-        payload: JSON.stringify({
+        model: 'AccessToken', id, expiresIn: H,
+        payload: {
           iat, exp: iat + H, accountId: g.accountId, expiresWithSession: true, grantId: g.grantId, gty: 'authorization_code',
           sessionUid: g.sessionUid, kind: 'AccessToken', clientId: set.clientId, scope: FLOW_SCOPE,
           extra: { company_guid: set.companyGuid, auth_type: 'oauth' },
-        }),
+        },
       };
     } else if (r < 19) {
       yield {
-        model: 'RefreshToken', id, grant_id: g.grantId, account_id: g.accountId, client_id: set.clientId,
-        company_guid: null, consumed_at: null, expires_at: now + 30 * 24 * H * 1000,
-        payload: JSON.stringify({
+        model: 'RefreshToken', id, expiresIn: 30 * 24 * H,
+        payload: {
           iat, exp: iat + 30 * 24 * H, accountId: g.accountId, authTime: iat, expiresWithSession: true, grantId: g.grantId,
           gty: 'authorization_code', rotations: 0, scope: FLOW_SCOPE, sessionUid: g.sessionUid, kind: 'RefreshToken',
           clientId: set.clientId, iiat: iat,
-        }),
+        },
       };
     } else {
       yield {
-        model: 'AuthorizationCode', id, grant_id: g.grantId, account_id: g.accountId, client_id: set.clientId,
-        company_guid: null, consumed_at: now, expires_at: now + 600 * 1000,
-        payload: JSON.stringify({
+        model: 'AuthorizationCode', id, expiresIn: 600, consumedAt: now,
+        payload: {
           iat, exp: iat + 600, accountId: g.accountId, authTime: iat, codeChallenge: randomSecret(32), codeChallengeMethod: 'S256',
           grantId: g.grantId, redirectUri: 'http://127.0.0.1:9/callback', scope: FLOW_SCOPE, sessionUid: g.sessionUid,
           kind: 'AuthorizationCode', clientId: set.clientId, expiresWithSession: true,
-        }),
+        },
       };
     }
   }
   for (let i = 0; i < ccCount; i++) {
     yield {
-      model: 'ClientCredentials', id: sha256(`${seq}.cc.${i}`), grant_id: null, account_id: null, client_id: set.clientId,
-      company_guid: set.companyGuid, consumed_at: null, expires_at: now + H * 1000,
-      payload: JSON.stringify({
+      model: 'ClientCredentials', id: `${seq}.cc.${i}`, expiresIn: H,
+      payload: {
         iat, exp: iat + H, scope: CC_SCOPE, kind: 'ClientCredentials', clientId: set.clientId,
         extra: { company_guid: set.companyGuid, auth_type: 'oauth' },
-      }),
+      },
     };
   }
 }
 
-const COLUMNS = ['model', 'id', 'payload', 'grant_id', 'account_id', 'client_id', 'company_guid', 'expires_at', 'consumed_at'] as const;
+/** The row values of an item, in the store's own row format. */
+const values = (item: BulkItem, now: number) => bulkValues(item.model, item.id, item.payload, item.expiresIn, item.consumedAt ?? null, now);
 
 /** Inserts every row of `sets` into the database at `url`; returns the number of rows. */
 export async function bulkInsert(url: string, sets: TokenSet[], label: string): Promise<number> {
@@ -114,14 +108,15 @@ export async function bulkInsert(url: string, sets: TokenSet[], label: string): 
     conn.pragma('journal_mode = WAL');
     conn.pragma('synchronous = NORMAL');
     conn.pragma('busy_timeout = 5000');
-    const insert = conn.prepare(`INSERT INTO oidc_payloads (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
-    const batch = conn.transaction((rows: PayloadRow[]) => {
-      for (const r of rows) insert.run(COLUMNS.map((c) => r[c]));
+    const insert = conn.prepare(BULK_INSERT_SQLITE);
+    const batch = conn.transaction((rows: unknown[][]) => {
+      for (const r of rows) insert.run(r);
     });
-    let rows: PayloadRow[] = [];
+    let rows: unknown[][] = [];
     for (const set of sets) {
-      for (const row of tokenRows(set)) {
-        rows.push(row);
+      const now = Date.now();
+      for (const item of tokenRows(set, now)) {
+        rows.push(values(item, now));
         if (rows.length === 20_000) {
           batch(rows);
           done += rows.length;
@@ -137,20 +132,18 @@ export async function bulkInsert(url: string, sets: TokenSet[], label: string): 
   } else {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    const types = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint'];
-    const sql = `INSERT INTO oidc_payloads (${COLUMNS.join(', ')})
-      SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
-    let cols: unknown[][] = COLUMNS.map(() => []);
+    let cols: unknown[][] = BULK_COLUMNS.map(() => []);
     const flush = async () => {
       if (cols[0]!.length === 0) return;
-      await client.query(sql, cols);
+      await client.query(BULK_INSERT_POSTGRES, cols);
       done += cols[0]!.length;
-      cols = COLUMNS.map(() => []);
+      cols = BULK_COLUMNS.map(() => []);
       bar.tick(done);
     };
     for (const set of sets) {
-      for (const row of tokenRows(set)) {
-        COLUMNS.forEach((c, i) => cols[i]!.push(row[c]));
+      const now = Date.now();
+      for (const item of tokenRows(set, now)) {
+        values(item, now).forEach((v, i) => cols[i]!.push(v));
         if (cols[0]!.length === 10_000) await flush();
       }
     }

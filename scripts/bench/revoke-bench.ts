@@ -7,6 +7,7 @@ import { createApp } from '../../src/clients/clients.js';
 import { createCompany, createUser } from '../../src/companies/users.js';
 import type { Database } from '../../src/db/database.js';
 import { recordConsent } from '../../src/ledger/connections.js';
+import { NO_EFFECTS } from '../../src/ledger/effects.js';
 import { revokeConnection } from '../../src/ledger/revoke-connection.js';
 import { purgeRevokedGrants } from '../../src/ledger/grant-purge.js';
 import { randomSecret } from '../../src/shared/crypto.js';
@@ -89,7 +90,7 @@ async function oneRun(dialect: Dialect, tokens: number, dir: string, pgBase: str
     if (before.ax !== tokens) throw new Error(`expected ${tokens} rows for A × X, found ${before.ax}`);
 
     const start = performance.now();
-    const result = await revokeConnection(db, adminA, appX);
+    const { result } = await revokeConnection({ db, effects: NO_EFFECTS }, adminA.company, adminA, appX);
     const ms = performance.now() - start;
     // Right after the commit no token of A × X may be usable: its grant must be gone (or, for
     // client credentials, the token itself).
@@ -102,7 +103,7 @@ async function oneRun(dialect: Dialect, tokens: number, dir: string, pgBase: str
     const after = { ax: await countScope(db, appX, a.id, a.guid), bx: await countScope(db, appX, b.id, b.guid), ay: await countScope(db, appY, a.id, a.guid) };
     let secondRevoke404 = false;
     try {
-      await revokeConnection(db, adminA, appX);
+      await revokeConnection({ db, effects: NO_EFFECTS }, adminA.company, adminA, appX);
     } catch (err) {
       secondRevoke404 = (err as { status?: number }).status === 404;
     }

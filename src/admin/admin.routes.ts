@@ -3,12 +3,13 @@
 // and carries a CSRF token; the page script only adds menus, copy buttons and dialogs.
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import type { Services } from '../app.js';
-import { authenticate, normaliseEmail, type User } from '../companies/users.js';
+import type { Services } from '../services.js';
+import type { User } from '../companies/users.js';
+import { passwordSignIn } from '../companies/sign-in.js';
 import { findConnection, listConnections } from '../ledger/connections.js';
 import { revokeConnection } from '../ledger/revoke-connection.js';
 import { API_SCOPES, describeScope } from '../oidc/scopes.js';
-import { AppError, csrfFailed, forbidden, notFound, tooManyRequests } from '../shared/errors.js';
+import { AppError, csrfFailed, forbidden, notFound } from '../shared/errors.js';
 import { constantEquals } from '../shared/crypto.js';
 import { checkFormCsrf, issueFormCsrf, readForm } from '../shared/http.js';
 import { renderPage } from '../shared/views.js';
@@ -29,7 +30,7 @@ function safeNext(value: unknown): string {
 }
 
 export function adminRoutes(services: Services): Router {
-  const { db, adminAuth, throttle, logger, settings } = services;
+  const { db, adminAuth, settings } = services;
   const router = new Router();
   const limit = settings.server.maxBodyBytes;
   const secure = settings.server.issuer.startsWith('https:');
@@ -74,23 +75,12 @@ export function adminRoutes(services: Services): Router {
   router.post('/login', async (ctx) => {
     const form = await readForm(ctx, limit);
     checkFormCsrf(ctx, form._csrf);
-    const email = normaliseEmail(String(form.email ?? '')).slice(0, 320);
-    const password = String(form.password ?? '');
-    if (!email || !password || password.length > 1024) {
-      ctx.status = 400;
-      return renderLogin(ctx, { email, next: form.next, error: 'Enter your e-mail address and password.' });
+    const outcome = await passwordSignIn(services, { email: form.email, password: form.password, ip: ctx.ip, flow: 'developer-tools' });
+    if (!outcome.ok) {
+      ctx.status = outcome.status;
+      return renderLogin(ctx, { email: outcome.email, next: form.next, error: outcome.message });
     }
-    const wait = await throttle.check(email, ctx.ip);
-    if (wait > 0) throw tooManyRequests(wait);
-    const users = await authenticate(db, email, password);
-    if (users.length === 0) {
-      await throttle.failed(email, ctx.ip);
-      logger.info('sign-in failed', { flow: 'developer-tools' });
-      ctx.status = 401;
-      return renderLogin(ctx, { email, next: form.next, error: 'The e-mail address or password is not right.' });
-    }
-    await throttle.succeeded(email);
-    const user = users.find((u) => u.role === 'admin') ?? users[0]!;
+    const user = outcome.users.find((u) => u.role === 'admin') ?? outcome.users[0]!;
     await adminAuth.signIn(ctx, user);
     ctx.status = 303;
     ctx.redirect(safeNext(form.next));
@@ -141,16 +131,8 @@ export function adminRoutes(services: Services): Router {
 
   router.post(`${PAGE}/connected-apps/:id/revoke`, requireAdmin, async (ctx) => {
     const { admin } = ctx.state as PageState;
-    const clientId = clientIdOf(ctx);
-    const connection = await findConnection(db, admin.company.id, clientId);
-    if (!connection) throw notFound('The connected app');
-    const result = await revokeConnection(db, admin, clientId);
-    // The same bookkeeping as DELETE /api/v1/connected-apps/{id}.
-    services.metrics.revocations.inc();
-    services.metrics.revokedTokens.inc({}, Object.values(result.revoked).reduce((a, b) => a + b, 0));
-    services.afterRevocation();
-    logger.info('connection revoked', { client_id: clientId, company_guid: admin.company.guid, revoked: result.revoked });
-    setFlash(ctx, `${connection.clientName} no longer has access to ${admin.company.name}. It must be authorized again to reconnect.`);
+    const { appName } = await revokeConnection(services, admin.company, admin, clientIdOf(ctx));
+    setFlash(ctx, `${appName} no longer has access to ${admin.company.name}. It must be authorized again to reconnect.`);
     ctx.status = 303;
     ctx.redirect(`${PAGE}#connected-apps`);
   });

@@ -7,6 +7,7 @@ import { findUserById, type User } from '../companies/users.js';
 import { AppError, csrfFailed, forbidden, unauthenticated } from '../shared/errors.js';
 import { constantEquals, hmacSha256Hex, randomSecret, sha256 } from '../shared/crypto.js';
 import { parseToken } from '../tokens/format.js';
+import { lookupToken, ownerMayUse } from '../tokens/tokens.js';
 import type { LastUsedRecorder } from '../ledger/last-used.js';
 
 export const SESSION_COOKIE = 'gl.admin';
@@ -17,6 +18,11 @@ export interface AdminState {
   /** Set for browser sessions (bearer callers need no CSRF token). */
   csrf?: string;
   via: 'session' | 'token';
+}
+
+/** Deletes expired Developer Tools sessions; returns how many. */
+export async function deleteExpiredAdminSessions(db: Database, now = Date.now()): Promise<number> {
+  return (await db.run('DELETE FROM admin_sessions WHERE expires_at < ?', [now])).changes;
 }
 
 export class AdminAuth {
@@ -78,24 +84,24 @@ export class AdminAuth {
     return { user, csrf: AdminAuth.csrfFor(value) };
   }
 
-  /** The admin behind a bearer access token: 401 if the token is not valid, 403 if its owner is no longer an admin. */
+  /**
+   * The admin behind a bearer access token, by the same lookup introspection uses (lookupToken):
+   * 401 if the token is not a live access token (API keys never reach the admin API), 403 if its
+   * owner is no longer an admin.
+   */
   async tokenUser(authorization: string): Promise<User> {
     const m = /^Bearer ([^\s]+)$/i.exec(authorization);
     const challenge = { 'www-authenticate': 'Bearer realm="grantledger", error="invalid_token"' };
     if (!m || parseToken(m[1]!) !== 'access_token') {
       throw new AppError(401, 'invalid_token', 'The bearer token is not a valid grantledger access token.', challenge);
     }
-    const row = await this.db.get<{ id: string; user_id: number; expires_at: number | null; revoked_at: number | null }>(
-      'SELECT id, user_id, expires_at, revoked_at FROM access_tokens WHERE token_hash = ? AND kind = ?',
-      [sha256(m[1]!), 'access_token'],
-    );
-    const user = row && (await findUserById(this.db, row.user_id));
-    if (!row || !user || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= Date.now()) || !user.active) {
+    const token = await lookupToken(this.db, m[1]!);
+    if (!token || !token.owner.active) {
       throw new AppError(401, 'invalid_token', 'The access token is unknown, revoked or expired.', challenge);
     }
-    if (user.role !== 'admin') throw forbidden('The owner of this access token is no longer an admin.');
-    this.lastUsed.accessToken(row.id);
-    return user;
+    if (!ownerMayUse(token)) throw forbidden('The owner of this access token is no longer an admin.');
+    this.lastUsed.accessToken(token.id);
+    return token.owner;
   }
 
   /**

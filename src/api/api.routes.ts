@@ -3,7 +3,7 @@
 // bearer access token of an active admin; every query is scoped to the admin's company.
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Services } from '../app.js';
+import type { Services } from '../services.js';
 import type { AdminState } from '../admin/auth.js';
 import { listAudit } from '../audit/audit.js';
 import { findConnection, listConnections } from '../ledger/connections.js';
@@ -24,7 +24,7 @@ const idOf = (ctx: Context, what: string) => {
 };
 
 export function apiRoutes(services: Services): Router {
-  const { db, settings, metrics } = services;
+  const { db, settings } = services;
   const router = new Router({ prefix: '/api/v1' });
   const limit = settings.server.maxBodyBytes;
 
@@ -45,12 +45,8 @@ export function apiRoutes(services: Services): Router {
   });
 
   router.delete('/connected-apps/:id', async (ctx) => {
-    const result = await revokeConnection(db, state(ctx).admin, idOf(ctx, 'The connected app'));
-    metrics.revocations.inc();
-    metrics.revokedTokens.inc({}, Object.values(result.revoked).reduce((a, b) => a + b, 0));
-    services.logger.info('connection revoked', { client_id: result.client_id, company_guid: state(ctx).admin.company.guid, revoked: result.revoked });
-    services.afterRevocation();
-    ctx.body = result;
+    const { admin } = state(ctx);
+    ctx.body = (await revokeConnection(services, admin.company, admin, idOf(ctx, 'The connected app'))).result;
   });
 
   const tokenRoutes = (path: string, kind: TokenKind, label: string) => {

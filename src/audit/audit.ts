@@ -2,9 +2,20 @@
 // transaction as the change it records.
 import type { Executor } from '../db/database.js';
 
-export interface AuditActor {
-  id: number;
-  email: string;
+/** A signed-in person (a user of the company), or an operator acting through the CLI or the operator API. */
+export type AuditActor = { id: number; email: string } | OperatorActor;
+
+export interface OperatorActor {
+  /** The operator key's name, or "cli" for the operator CLI. */
+  operator: string;
+}
+
+export const isOperator = (a: AuditActor | null): a is OperatorActor => a !== null && 'operator' in a;
+
+/** What the audit trail shows as the actor: the user's e-mail, or `operator:<name>`. */
+export function actorLabel(a: AuditActor | null): string {
+  if (a === null) return 'system';
+  return isOperator(a) ? `operator:${a.operator}` : a.email;
 }
 
 export interface AuditInput {
@@ -30,7 +41,7 @@ export async function recordAudit(tx: Executor, e: AuditInput, now = Date.now())
   await tx.run(
     `INSERT INTO audit_events (company_id, actor_user_id, actor, action, target_type, target_id, details, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    [e.companyId, e.actor?.id ?? null, e.actor?.email ?? 'system', e.action, e.targetType, e.targetId, JSON.stringify(e.details ?? {}), now],
+    [e.companyId, e.actor && !isOperator(e.actor) ? e.actor.id : null, actorLabel(e.actor), e.action, e.targetType, e.targetId, JSON.stringify(e.details ?? {}), now],
   );
 }
 

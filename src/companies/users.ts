@@ -2,7 +2,7 @@
 // (scrypt); only active admins reach Developer Tools.
 import type { Database, Executor } from '../db/database.js';
 import { conflict, notFound } from '../shared/errors.js';
-import { revokeGrants } from '../ledger/grant-purge.js';
+import { deleteSessionsOf, revokeGrants } from '../oidc/payload-store.js';
 import { burnPasswordCheck, hashPassword, uuid, verifyPassword } from '../shared/crypto.js';
 
 export const ROLES = ['admin', 'manager', 'employee'] as const;
@@ -146,7 +146,7 @@ export async function resolveUser(db: Executor, email: string, companyGuid?: str
 export async function deactivateUser(db: Database, user: User): Promise<{ revokedTokens: number }> {
   return db.transaction(async (tx) => {
     await tx.run('UPDATE users SET active = 0 WHERE id = ?', [user.id]);
-    const counts = await revokeGrants(tx, 'account_id = ?', [user.guid], Date.now());
+    const counts = await revokeGrants(tx, { accountId: user.guid }, Date.now());
     await revokeUserSessions(tx, user);
     return { revokedTokens: Object.values(counts).reduce((a, b) => a + b, 0) };
   });
@@ -165,5 +165,26 @@ export async function setRole(db: Database, user: User, role: Role): Promise<voi
 
 /** Signs the user out everywhere: end-user sessions at the authorization server. */
 async function revokeUserSessions(tx: Executor, user: User): Promise<void> {
-  await tx.run("DELETE FROM oidc_payloads WHERE model = 'Session' AND account_id = ?", [user.guid]);
+  await deleteSessionsOf(tx, user.guid);
+}
+
+/**
+ * The company GUID of a user account (`sub`), for `company_guid` on access tokens. Users never
+ * change company, so each process keeps the answers (bounded).
+ */
+export function companyOfAccountLookup(db: Executor): (accountId: string) => Promise<string | undefined> {
+  const known = new Map<string, string>();
+  return async (accountId) => {
+    const hit = known.get(accountId);
+    if (hit) return hit;
+    const row = await db.get<{ guid: string }>(
+      'SELECT c.guid FROM users u JOIN companies c ON c.id = u.company_id WHERE u.guid = ?',
+      [accountId],
+    );
+    if (row) {
+      if (known.size > 100_000) known.clear();
+      known.set(accountId, row.guid);
+    }
+    return row?.guid;
+  };
 }

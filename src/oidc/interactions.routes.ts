@@ -4,10 +4,11 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
-import { authenticate, findUserByGuid, normaliseEmail } from '../companies/users.js';
+import { findUserByGuid } from '../companies/users.js';
+import { passwordSignIn } from '../companies/sign-in.js';
 import type { Database } from '../db/database.js';
 import { recordConsent } from '../ledger/connections.js';
-import { AppError, badRequest, tooManyRequests } from '../shared/errors.js';
+import { AppError, badRequest } from '../shared/errors.js';
 import { checkFormCsrf, issueFormCsrf, readForm } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import type { LoginThrottle } from '../shared/rate-limit.js';
@@ -46,7 +47,7 @@ async function finish(ctx: Context, provider: Provider, result: InteractionResul
 }
 
 export function interactionRoutes(deps: InteractionDeps): Router {
-  const { provider, db, throttle, logger } = deps;
+  const { provider, db, logger } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
 
   const renderLogin = async (ctx: Context, details: Details, extra: { email?: string; error?: string } = {}) => {
@@ -81,24 +82,13 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     checkFormCsrf(ctx, form._csrf);
     const details = await loadDetails(ctx, provider);
     if (details.prompt.name !== 'login') throw badRequest('This page does not expect a sign-in.');
-    const email = normaliseEmail(String(form.email ?? '')).slice(0, 320);
-    const password = String(form.password ?? '');
-    if (!email || !password || password.length > 1024) {
-      ctx.status = 400;
-      return renderLogin(ctx, details, { email, error: 'Enter your e-mail address and password.' });
+    const outcome = await passwordSignIn(deps, { email: form.email, password: form.password, ip: ctx.ip, flow: 'authorization' });
+    if (!outcome.ok) {
+      ctx.status = outcome.status;
+      return renderLogin(ctx, details, { email: outcome.email, error: outcome.message });
     }
-    const wait = await throttle.check(email, ctx.ip);
-    if (wait > 0) throw tooManyRequests(wait);
-    const users = await authenticate(db, email, password);
-    if (users.length === 0) {
-      await throttle.failed(email, ctx.ip);
-      logger.info('sign-in failed', { flow: 'authorization' });
-      ctx.status = 401;
-      return renderLogin(ctx, details, { email, error: 'The e-mail address or password is not right.' });
-    }
-    await throttle.succeeded(email);
     // The same e-mail and password in several companies: the oldest account signs in.
-    await finish(ctx, provider, { login: { accountId: users[0]!.guid } }, false);
+    await finish(ctx, provider, { login: { accountId: outcome.users[0]!.guid } }, false);
   });
 
   router.post('/confirm', async (ctx) => {

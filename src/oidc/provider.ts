@@ -6,24 +6,17 @@ import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { Settings } from '../config.js';
 import type { Database } from '../db/database.js';
 import { KIND_PROPERTY, createClientLookup } from '../clients/clients.js';
+import { isConnected } from '../ledger/connections.js';
+import { hasOwnPrefix } from '../tokens/format.js';
 import { constantEquals, sha256 } from '../shared/crypto.js';
 import type { Logger } from '../shared/logger.js';
 import { createAdapterFactory } from './adapter.js';
 import { createFindAccount } from './accounts.js';
+import { introspectionAllowed } from './introspection.js';
+import { latestGrantId } from './payload-store.js';
 import type { KeyMaterial } from './keys.js';
 import { SCOPE_NAMES } from './scopes.js';
 import { renderPage } from '../shared/views.js';
-
-export interface ProviderHooks {
-  /** Company of a user account (for `company_guid` on access tokens). */
-  companyOfAccount(accountId: string): Promise<string | undefined>;
-  /** Throws unless `clientId` has an active connection to `companyGuid`. */
-  assertConnected(companyGuid: string, clientId: string): Promise<void>;
-  /** Newest live grant of this account for this client (one grant per user × app). */
-  findGrantId(accountId: string, clientId: string): Promise<string | undefined>;
-  /** True for ids of our own access tokens and API keys (never oidc-provider's). */
-  isForeignToken(id: string): boolean;
-}
 
 /** Clients change only through the operator CLI; each process re-reads them at most this often. */
 const CLIENT_CACHE_MS = 60_000;
@@ -54,13 +47,15 @@ export function createProvider(opts: {
   settings: Settings;
   db: Database;
   keys: KeyMaterial;
-  hooks: ProviderHooks;
   logger: Logger;
+  /** Company of a user account (for `company_guid` on access tokens). */
+  companyOfAccount(accountId: string): Promise<string | undefined>;
 }): Provider {
-  const { settings, db, keys, hooks, logger } = opts;
+  const { settings, db, keys, logger, companyOfAccount } = opts;
   const t = settings.tokens;
   const secure = settings.server.issuer.startsWith('https:');
-  const Adapter = createAdapterFactory(db, { isForeignToken: hooks.isForeignToken });
+  // Our access tokens and API keys are never oidc-provider's: answered without a lookup.
+  const Adapter = createAdapterFactory(db, { isForeignToken: hasOwnPrefix });
   const lookupClient = createClientLookup(db, CLIENT_CACHE_MS);
 
   // The Client model reads the `clients` table; every other model the oidc_payloads table.
@@ -109,14 +104,8 @@ export function createProvider(opts: {
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // Gateways may introspect any access token (never a refresh token: an API must not
-        // accept one); an app only its own tokens. Anyone else gets {"active": false}.
-        allowedPolicy: async (_ctx, client, token) => {
-          // The extra metadata property is set on the client object itself (metadata() would
-          // snake-case every property on every call).
-          if ((client as unknown as Record<string, unknown>)[KIND_PROPERTY] === 'gateway') return token.kind !== 'RefreshToken';
-          return token.clientId === client.clientId;
-        },
+        // Who may introspect what, and what the answer holds: introspection.ts.
+        allowedPolicy: introspectionAllowed,
       },
       revocation: {
         enabled: true,
@@ -140,7 +129,7 @@ export function createProvider(opts: {
     loadExistingGrant: async (ctx) => {
       const { client, session, result } = ctx.oidc;
       if (!client || !session?.accountId) return undefined;
-      const grantId = result?.consent?.grantId ?? (await hooks.findGrantId(session.accountId, client.clientId));
+      const grantId = result?.consent?.grantId ?? (await latestGrantId(db, session.accountId, client.clientId));
       if (!grantId) return undefined;
       const grant = await ctx.oidc.provider.Grant.find(grantId);
       if (!grant || grant.accountId !== session.accountId || grant.clientId !== client.clientId) return undefined;
@@ -159,11 +148,13 @@ export function createProvider(opts: {
         if (typeof company !== 'string' || !GUID.test(company)) {
           throw new errors.InvalidRequest('the company parameter (the GUID of the company the app acts for) is required');
         }
-        await hooks.assertConnected(company.toLowerCase(), token.clientId!);
+        if (!(await isConnected(db, company.toLowerCase(), token.clientId!))) {
+          throw new errors.UnauthorizedClient('the app is not connected to this company: an admin of the company must authorize it first');
+        }
         return { company_guid: company.toLowerCase() };
       }
       if (token.kind === 'AccessToken' && token.accountId) {
-        const company = await hooks.companyOfAccount(token.accountId);
+        const company = await companyOfAccount(token.accountId);
         return company ? { company_guid: company } : undefined;
       }
       return undefined;

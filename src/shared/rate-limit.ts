@@ -37,11 +37,16 @@ export class RateLimiter {
   async clear(key: string): Promise<void> {
     await this.db.run('DELETE FROM rate_limits WHERE key = ?', [sha256(key)]);
   }
+
+  /** Deletes windows that ended; returns how many. */
+  async deleteExpired(now = Date.now()): Promise<number> {
+    return (await this.db.run('DELETE FROM rate_limits WHERE window_start < ?', [now - this.windowSeconds * 1000])).changes;
+  }
 }
 
 /** Sign-in throttling: failures count per e-mail and per client IP (the IP gets 5× the allowance). */
 export class LoginThrottle {
-  constructor(private readonly limiter: RateLimiter) {}
+  constructor(readonly limiter: RateLimiter) {}
 
   async check(email: string, ip: string): Promise<number> {
     return Math.max(await this.limiter.retryAfter(`login:email:${email}`), await this.limiter.retryAfter(`login:ip:${ip}`, 5));

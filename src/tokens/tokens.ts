@@ -3,10 +3,9 @@
 // A token works only while its technical contact (the admin who created it) is an active admin.
 import type { Database, Executor } from '../db/database.js';
 import { recordAudit } from '../audit/audit.js';
-import type { User } from '../companies/users.js';
+import type { Role, User } from '../companies/users.js';
 import { notFound } from '../shared/errors.js';
 import { sha256, uuid } from '../shared/crypto.js';
-import type { LastUsedRecorder } from '../ledger/last-used.js';
 import { generateToken, hasOwnPrefix, parseToken, type TokenKind } from './format.js';
 
 export interface TokenRecord {
@@ -115,51 +114,71 @@ export interface ActiveToken {
   userId: number;
   createdAt: number;
   expiresAt: number | null;
+  /** The technical contact (the admin who created it), as of this lookup. */
+  owner: User;
 }
 
 /**
- * The live token with this value, or undefined: unknown, malformed (rejected without a lookup),
- * revoked, expired, or owned by someone who is no longer an active admin. One statement.
+ * The one lookup of a token value, shared by introspection and the admin API's bearer check:
+ * undefined when malformed (rejected without a statement), unknown, revoked or expired; else
+ * the token with its owner, read in the same statement. Whether the owner may use it is the
+ * caller's rule (see resolveToken).
  */
-export async function resolveToken(db: Executor, value: string): Promise<ActiveToken | undefined> {
+export async function lookupToken(db: Executor, value: string): Promise<ActiveToken | undefined> {
   if (!parseToken(value)) return undefined;
   const row = await db.get<{
     id: string; kind: TokenKind; scopes: string; created_at: number; expires_at: number | null; revoked_at: number | null;
-    user_id: number; user_guid: string; active: number; role: string; company_guid: string;
+    user_id: number; user_guid: string; email: string; name: string; active: number; role: Role;
+    company_id: number; company_guid: string; company_name: string;
   }>(
     `SELECT t.id, t.kind, t.scopes, t.created_at, t.expires_at, t.revoked_at,
-       u.id AS user_id, u.guid AS user_guid, u.active, u.role, c.guid AS company_guid
+       u.id AS user_id, u.guid AS user_guid, u.email, u.name, u.active, u.role,
+       c.id AS company_id, c.guid AS company_guid, c.name AS company_name
      FROM access_tokens t JOIN users u ON u.id = t.user_id JOIN companies c ON c.id = t.company_id
      WHERE t.token_hash = ?`,
     [sha256(value)],
   );
   if (!row || row.revoked_at !== null) return undefined;
   if (row.expires_at !== null && row.expires_at <= Date.now()) return undefined;
-  if (row.active !== 1 || row.role !== 'admin') return undefined;
   return {
     id: row.id, kind: row.kind, scopes: row.scopes ? row.scopes.split(' ') : [], userGuid: row.user_guid,
     companyGuid: row.company_guid, userId: row.user_id, createdAt: row.created_at, expiresAt: row.expires_at,
+    owner: {
+      id: row.user_id, guid: row.user_guid, email: row.email, name: row.name, role: row.role, active: row.active === 1,
+      company: { id: row.company_id, guid: row.company_guid, name: row.company_name },
+    },
   };
 }
 
-/** RFC 7662 answers for our tokens, through the provider's introspection endpoint. */
-export function ownTokenIntrospector(db: Database, lastUsed: LastUsedRecorder, issuer: string) {
+/** A token works only while its technical contact is an active admin. */
+export const ownerMayUse = (t: ActiveToken) => t.owner.active && t.owner.role === 'admin';
+
+/** The live token with this value whose owner may use it, or undefined. One statement. */
+export async function resolveToken(db: Executor, value: string): Promise<ActiveToken | undefined> {
+  const token = await lookupToken(db, value);
+  return token && ownerMayUse(token) ? token : undefined;
+}
+
+/** RFC 7662 answers for our tokens, through the provider's introspection endpoint (see oidc/introspection.ts). */
+export function ownTokenIntrospector(db: Database, issuer: string) {
   return {
     isOwnToken: hasOwnPrefix,
-    async introspect(value: string): Promise<Record<string, unknown>> {
+    async introspect(value: string): Promise<{ answer: Record<string, unknown>; id?: string }> {
       const token = await resolveToken(db, value);
-      if (!token) return { active: false };
-      lastUsed.accessToken(token.id);
+      if (!token) return { answer: { active: false } };
       return {
-        active: true,
-        scope: token.scopes.join(' '),
-        sub: token.userGuid,
-        iat: Math.floor(token.createdAt / 1000),
-        ...(token.expiresAt !== null ? { exp: Math.floor(token.expiresAt / 1000) } : {}),
-        iss: issuer,
-        token_type: 'Bearer',
-        company_guid: token.companyGuid,
-        auth_type: token.kind,
+        id: token.id,
+        answer: {
+          active: true,
+          scope: token.scopes.join(' '),
+          sub: token.userGuid,
+          iat: Math.floor(token.createdAt / 1000),
+          ...(token.expiresAt !== null ? { exp: Math.floor(token.expiresAt / 1000) } : {}),
+          iss: issuer,
+          token_type: 'Bearer',
+          company_guid: token.companyGuid,
+          auth_type: token.kind,
+        },
       };
     },
   };

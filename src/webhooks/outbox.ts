@@ -16,3 +16,11 @@ export async function enqueueWebhook(tx: Executor, e: WebhookEvent, now = Date.n
     [e.clientId, e.event, e.targetUrl, JSON.stringify(e.payload), now, now],
   );
 }
+
+/** Finished deliveries are kept this long for troubleshooting. */
+const KEEP_FINISHED_MS = 30 * 86_400_000;
+
+/** Deletes delivered and dead deliveries older than 30 days; returns how many. */
+export async function deleteFinishedDeliveries(db: Executor, now = Date.now()): Promise<number> {
+  return (await db.run("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?", [now - KEEP_FINISHED_MS])).changes;
+}

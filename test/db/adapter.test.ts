@@ -2,7 +2,8 @@
 // by default, PostgreSQL with DATABASE_URL=postgres://…. No server: the adapter alone.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { errors, type AdapterPayload } from 'oidc-provider';
-import { createAdapterFactory, deleteExpiredPayloads } from '../../src/oidc/adapter.js';
+import { createAdapterFactory } from '../../src/oidc/adapter.js';
+import { deleteExpiredPayloads } from '../../src/oidc/payload-store.js';
 import { randomSecret, sha256 } from '../../src/shared/crypto.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 

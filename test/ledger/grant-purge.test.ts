@@ -3,7 +3,8 @@
 // the purge (the revoking one at once, any one at start-up or cleanup after a crash).
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { purgeRevokedGrants, revokeGrants } from '../../src/ledger/grant-purge.js';
+import { purgeRevokedGrants } from '../../src/ledger/grant-purge.js';
+import { revokeGrants } from '../../src/oidc/payload-store.js';
 import { sha256 } from '../../src/shared/crypto.js';
 
 let t: TestDatabase;
@@ -36,7 +37,7 @@ test('revokeGrants deletes and queues the grants, counts live tokens; the purge 
   await seed('grant-small', 'user-1', 3);
   await seed('grant-other', 'user-2', 5);
 
-  const counts = await t.db.transaction((tx) => revokeGrants(tx, 'account_id = ?', ['user-1'], Date.now()));
+  const counts = await t.db.transaction((tx) => revokeGrants(tx, { accountId: 'user-1' }, Date.now()));
   // Every 10th token was consumed (a rotated refresh token, a redeemed code): not counted.
   expect(counts).toEqual({ Grant: 2, AccessToken: 2_250 + 2, RefreshToken: 1_800 + 1 });
   expect(await t.db.get("SELECT 1 AS x FROM oidc_payloads WHERE model = 'Grant' AND grant_id IN ('grant-big', 'grant-small')")).toBeUndefined();
@@ -57,7 +58,7 @@ test('revokeGrants deletes and queues the grants, counts live tokens; the purge 
 test('queuing the same grant twice is harmless', async () => {
   await seed('grant-twice', 'user-3', 2);
   await t.db.run("INSERT INTO grant_purges (grant_id, queued_at) VALUES ('grant-twice', 1)");
-  await t.db.transaction((tx) => revokeGrants(tx, 'account_id = ?', ['user-3'], Date.now()));
+  await t.db.transaction((tx) => revokeGrants(tx, { accountId: 'user-3' }, Date.now()));
   expect(await purgeRevokedGrants(t.db)).toBe(2);
   expect(await rows('grant-twice')).toBe(0);
 });
