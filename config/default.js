@@ -83,6 +83,18 @@ export default {
     pollInterval: 5,
   },
 
+  scopes: {
+    // SCOPES_ROLES (JSON) — what a person of each role may grant an app; scopes beyond it are
+    // withheld (the consent page lists them as "Not included"). '*' = every OAuth scope;
+    // company_access is an admin's alone whatever this says.
+    roles: {
+      admin: ['*'],
+      manager: ['openid', 'profile', 'email', 'offline_access', 'company:read', 'locations:read', 'users:read',
+        'schedules:read', 'timepunches:read', 'schedules:write', 'timepunches:write'],
+      employee: ['openid', 'profile', 'email', 'offline_access', 'schedules:read', 'timepunches:read', 'timepunches:write', 'locations:read'],
+    },
+  },
+
   // CLEANUP_INTERVAL — how often expired tokens, codes and sessions are deleted.
   cleanupInterval: 600,
 

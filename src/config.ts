@@ -49,6 +49,14 @@ const schema = z.object({
     backoffBase: z.coerce.number().positive(),
     pollInterval: z.coerce.number().positive(),
   }),
+  scopes: z.object({
+    // What each role may grant an app: scope names, or '*' for every OAuth scope.
+    roles: z.object({
+      admin: z.array(z.string()),
+      manager: z.array(z.string()),
+      employee: z.array(z.string()),
+    }),
+  }),
   cleanupInterval: seconds,
   keysReloadInterval: z.coerce.number().min(0),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
@@ -100,6 +108,7 @@ const ENV: Record<string, string> = {
   KEYS_RELOAD_INTERVAL: 'keysReloadInterval',
   LOG_LEVEL: 'logLevel',
   BOOTSTRAP: 'bootstrap',
+  SCOPES_ROLES: 'scopes.roles',
 };
 
 export class SettingsError extends Error {}
@@ -136,6 +145,13 @@ function envValue(path: string, raw: string): unknown {
     if (/^(true|1)$/i.test(raw)) return true;
     if (/^(false|0)$/i.test(raw)) return false;
     throw new SettingsError(`invalid setting ${envName(path)}=${raw}: use true or false`);
+  }
+  if (path === 'scopes.roles' && raw !== '') {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      throw new SettingsError(`invalid setting ${envName(path)}: not JSON (e.g. {"admin":["*"],"manager":[…],"employee":[…]})`);
+    }
   }
   return raw === '' ? undefined : raw;
 }

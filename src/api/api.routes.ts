@@ -11,10 +11,12 @@ import { revokeConnection } from '../ledger/revoke-connection.js';
 import { AppError, notFound } from '../shared/errors.js';
 import { readJson } from '../shared/http.js';
 import type { TokenKind } from '../tokens/format.js';
-import { createToken, findToken, listTokens, revokeToken } from '../tokens/tokens.js';
+import { boundNewToken, createToken, findToken, listTokens, revokeToken } from '../tokens/tokens.js';
+import { listAuthorizations, revokeUserAuthorization } from '../ledger/authorizations.js';
+import { setCompanyAccess } from '../ledger/company-access.js';
 import { openApiDocument } from './openapi.js';
-import { presentConnection, presentToken } from './presenters.js';
-import { auditQuery, guidParam, newTokenSchema, parse } from './schemas.js';
+import { presentAuthorization, presentConnection, presentToken } from './presenters.js';
+import { auditQuery, companyAccessPatch, guidParam, newTokenSchema, parse } from './schemas.js';
 
 const state = (ctx: Context) => ctx.state as AdminState;
 const idOf = (ctx: Context, what: string) => {
@@ -39,14 +41,31 @@ export function apiRoutes(services: Services): Router {
   });
 
   router.get('/connected-apps/:id', async (ctx) => {
-    const connection = await findConnection(db, state(ctx).admin.company.id, idOf(ctx, 'The connected app'));
+    const companyId = state(ctx).admin.company.id;
+    const connection = await findConnection(db, companyId, idOf(ctx, 'The connected app'));
     if (!connection) throw notFound('The connected app');
-    ctx.body = presentConnection(connection);
+    const authorizations = await listAuthorizations(db, companyId, connection.clientId);
+    ctx.body = { ...presentConnection(connection), authorizations: authorizations.map(presentAuthorization) };
   });
 
   router.delete('/connected-apps/:id', async (ctx) => {
     const { admin } = state(ctx);
     ctx.body = (await revokeConnection(services, admin.company, admin, idOf(ctx, 'The connected app'))).result;
+  });
+
+  router.patch('/connected-apps/:id', async (ctx) => {
+    const { admin } = state(ctx);
+    const clientId = idOf(ctx, 'The connected app');
+    const input = parse(companyAccessPatch, await readJson(ctx, limit));
+    ctx.body = await setCompanyAccess(services, admin.company, admin, clientId, input.company_access?.scopes ?? null);
+  });
+
+  router.delete('/connected-apps/:id/users/:user', async (ctx) => {
+    const { admin } = state(ctx);
+    const clientId = idOf(ctx, 'The connected app');
+    const userGuid = guidParam.safeParse(ctx.params.user);
+    if (!userGuid.success) throw notFound('This person’s authorization of the app');
+    ctx.body = await revokeUserAuthorization(services, admin.company, admin, clientId, userGuid.data);
   });
 
   const tokenRoutes = (path: string, kind: TokenKind, label: string) => {
@@ -59,8 +78,9 @@ export function apiRoutes(services: Services): Router {
       ctx.body = presentToken(token);
     });
     router.post(path, async (ctx) => {
-      const input = parse(newTokenSchema, await readJson(ctx, limit));
-      const { record, token } = await createToken(db, state(ctx).admin, { kind, ...input });
+      const { admin, token: minting } = state(ctx);
+      const input = boundNewToken(kind, parse(newTokenSchema, await readJson(ctx, limit)), minting);
+      const { record, token } = await createToken(db, admin, input);
       ctx.status = 201;
       ctx.set('cache-control', 'no-store');
       if (kind === 'api_key') {

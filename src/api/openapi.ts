@@ -1,5 +1,5 @@
 // OpenAPI 3.1 description of the admin API, served at /api/v1/openapi.json.
-import { API_SCOPES } from '../oidc/scopes.js';
+import { API_SCOPES, TOKEN_SCOPES } from '../oidc/scopes.js';
 
 const error = {
   type: 'object', required: ['error'],
@@ -56,7 +56,7 @@ export function openApiDocument(issuer: string) {
     type: 'object',
     properties: {
       id: { type: 'string', format: 'uuid' }, name: { type: 'string' }, last4: { type: 'string' },
-      scopes: { type: 'array', items: { type: 'string', enum: API_SCOPES } },
+      scopes: { type: 'array', items: { type: 'string', enum: TOKEN_SCOPES } },
       created_at: { type: 'string', format: 'date-time' }, created_by: userRef, expires_at: timestamp, last_used_at: timestamp,
     },
   };
@@ -79,6 +79,23 @@ export function openApiDocument(issuer: string) {
           tags: ['Connected Apps'], summary: 'Revoke the app’s access (irreversible)',
           description: 'Deletes every grant, token and code the app holds for this company, in one transaction; the app must be authorized again. A second call answers 404.',
           responses: { 200: { description: 'Revoked', content: json(ref('Revocation')) }, ...errors, ...notFound },
+        },
+        patch: {
+          tags: ['Connected Apps'], summary: 'Narrow or remove the app’s company-wide access',
+          description: '`{"company_access": {"scopes": [...]}}` keeps only those scopes (a subset of the current grant); `{"company_access": null}` removes it. Client-credentials tokens outside the new scopes stop working at once. With no company-wide access and nobody’s authorization left, the connection ends.',
+          requestBody: { required: true, content: json(ref('CompanyAccessPatch')) },
+          responses: { 200: { description: 'Changed', content: json(ref('CompanyAccessChange')) }, ...errors, ...notFound },
+        },
+      },
+      '/connected-apps/{id}/users/{user}': {
+        parameters: [
+          { ...idParam, description: 'The app’s client_id (GUID)' },
+          { name: 'user', in: 'path', required: true, schema: { type: 'string', format: 'uuid' }, description: 'The person’s user GUID' },
+        ],
+        delete: {
+          tags: ['Connected Apps'], summary: 'Revoke one person’s authorization of the app',
+          description: 'That person’s consent and every grant and token of theirs for the app end at once; the connection stays while other people or the company-wide access remain.',
+          responses: { 200: { description: 'Revoked', content: json(ref('UserAuthorizationRevocation')) }, ...errors, ...notFound },
         },
       },
       ...tokenPaths('/access-tokens', 'AccessToken', false),
@@ -108,6 +125,44 @@ export function openApiDocument(issuer: string) {
             client_id: { type: 'string', format: 'uuid' }, name: { type: 'string' }, logo_uri: { type: 'string' },
             scopes: { type: 'array', items: { type: 'string' } }, scope_descriptions: { type: 'array', items: { type: 'string' } },
             connected_at: { type: 'string', format: 'date-time' }, connected_by: { ...userRef, type: ['object', 'null'] }, last_used_at: timestamp,
+            company_access: {
+              type: ['object', 'null'], description: 'Company-wide access (client credentials for the company), or null',
+              properties: {
+                scopes: { type: 'array', items: { type: 'string' } }, granted_at: { type: 'string', format: 'date-time' },
+                granted_by: { type: ['object', 'null'], properties: { ...userRef.properties, still_admin: { type: 'boolean' } } },
+              },
+            },
+            users: { type: 'integer', description: 'People whose authorization of the app is live' },
+            authorizations: {
+              type: 'array', description: 'Only on GET /connected-apps/{id}: each person’s authorization',
+              items: {
+                type: 'object',
+                properties: {
+                  user_guid: { type: 'string', format: 'uuid' }, email: { type: 'string' }, name: { type: 'string' },
+                  scopes: { type: 'array', items: { type: 'string' } }, authorized_at: { type: 'string', format: 'date-time' },
+                  first_authorized_at: { type: 'string', format: 'date-time' }, last_used_at: timestamp,
+                },
+              },
+            },
+          },
+        },
+        CompanyAccessPatch: {
+          type: 'object', required: ['company_access'], additionalProperties: false,
+          properties: { company_access: { type: ['object', 'null'], required: ['scopes'], properties: { scopes: { type: 'array', items: { type: 'string', enum: API_SCOPES } } } } },
+        },
+        CompanyAccessChange: {
+          type: 'object',
+          properties: {
+            client_id: { type: 'string' }, company_access: { type: ['object', 'null'], properties: { scopes: { type: 'array', items: { type: 'string' } } } },
+            changed_at: { type: 'string', format: 'date-time' }, revoked: { type: 'object', additionalProperties: { type: 'integer' } },
+            connection_ended: { type: 'boolean' },
+          },
+        },
+        UserAuthorizationRevocation: {
+          type: 'object',
+          properties: {
+            client_id: { type: 'string' }, user_guid: { type: 'string' }, revoked_at: { type: 'string', format: 'date-time' },
+            revoked: { type: 'object', additionalProperties: { type: 'integer' } }, connection_ended: { type: 'boolean' },
           },
         },
         Revocation: {
@@ -123,7 +178,7 @@ export function openApiDocument(issuer: string) {
           type: 'object', required: ['name'], additionalProperties: false,
           properties: {
             name: { type: 'string', maxLength: 200 },
-            scopes: { type: 'array', items: { type: 'string', enum: API_SCOPES }, description: 'Default: every V2 API scope (the admin’s full access)' },
+            scopes: { type: 'array', items: { type: 'string', enum: TOKEN_SCOPES }, description: 'Default: every V2 API scope — developer_tools:read/write (the admin API by bearer token) only when asked. With a bearer token: within its own scopes (default: the V2 scopes it holds), and an expiry no later than its own' },
             expires_at: { type: ['string', 'null'], description: 'ISO date or date-time in the future (within 5 years); null or absent: no expiry' },
           },
         },

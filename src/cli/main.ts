@@ -4,14 +4,14 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadSettings, SettingsError } from '../config.js';
 import { createApp, createGateway, GRANT_TYPES, type GrantType } from '../clients/clients.js';
-import {
-  createCompany, createUser, deactivateUser, reactivateUser, resolveUser, ROLES, setRole, type Role,
-} from '../companies/users.js';
+import { createCompany, createUser, resolveUser, ROLES, type Role } from '../companies/users.js';
+import { deactivateUser, reactivateUser, setRole, type MembershipDeps } from '../companies/membership.js';
+import { NO_EFFECTS } from '../ledger/effects.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { purgeRevokedGrants } from '../ledger/grant-purge.js';
 import { loadSecretKey, rotateKeys, ensureKeys, SecretKeyError } from '../oidc/keys.js';
 import { AppError } from '../shared/errors.js';
-import { createToken } from '../tokens/tokens.js';
+import { boundNewToken, createToken } from '../tokens/tokens.js';
 import { newTokenSchema, parse } from '../api/schemas.js';
 
 class UsageError extends Error {}
@@ -76,7 +76,7 @@ function role(value: string): Role {
 
 type Output = { json: Record<string, unknown>; text: string };
 
-async function run(command: string, values: Values, db: Database, kek: () => Buffer): Promise<Output> {
+async function run(command: string, values: Values, db: Database, kek: () => Buffer, membership: MembershipDeps): Promise<Output> {
   switch (command) {
     case 'migrate': {
       const applied = await db.migrate();
@@ -97,19 +97,19 @@ async function run(command: string, values: Values, db: Database, kek: () => Buf
     }
     case 'user deactivate': {
       const u = await resolveUser(db, need(values, 'email'), values.company as string | undefined);
-      const { revokedTokens } = await deactivateUser(db, u);
+      const { revokedTokens } = await deactivateUser(membership, u, { operator: 'cli' });
       await purgeRevokedGrants(db);
       return { json: { id: u.guid, email: u.email, active: false, revoked_tokens: revokedTokens }, text: `${u.email} deactivated; ${revokedTokens} grants and tokens revoked` };
     }
     case 'user activate': {
       const u = await resolveUser(db, need(values, 'email'), values.company as string | undefined);
-      await reactivateUser(db, u);
+      await reactivateUser(membership, u);
       return { json: { id: u.guid, email: u.email, active: true }, text: `${u.email} reactivated` };
     }
     case 'user set-role': {
       const r = role(need(values, 'role'));
       const u = await resolveUser(db, need(values, 'email'), values.company as string | undefined);
-      await setRole(db, u, r);
+      await setRole(membership, u, r, { operator: 'cli' });
       return { json: { id: u.guid, email: u.email, role: r }, text: `${u.email} is now ${r}` };
     }
     case 'client create': {
@@ -145,7 +145,7 @@ async function run(command: string, values: Values, db: Database, kek: () => Buf
         ...(scopes ? { scopes } : {}),
         ...(values['expires-at'] ? { expires_at: values['expires-at'] } : {}),
       });
-      const { record, token } = await createToken(db, admin, { kind: 'access_token', ...input });
+      const { record, token } = await createToken(db, admin, boundNewToken('access_token', input));
       return { json: { id: record.id, token, scopes: record.scopes }, text: `access token ${record.id}\n${token}\nIt is shown only now: store it.` };
     }
     case 'keys rotate': {
@@ -179,7 +179,7 @@ async function main(argv: string[]): Promise<number> {
     const settings = await loadSettings({ logLevel: 'silent' });
     db = await openDatabase({ url: settings.database.url, poolSize: 2 });
     if (command !== 'migrate') await db.migrate();
-    const out = await run(command, values as Values, db, () => loadSecretKey(settings.secrets.secretKey, settings.secrets.secretKeyFile));
+    const out = await run(command, values as Values, db, () => loadSecretKey(settings.secrets.secretKey, settings.secrets.secretKeyFile), { db, effects: NO_EFFECTS, roleBounds: settings.scopes.roles });
     process.stdout.write((json ? JSON.stringify(out.json) : out.text) + '\n');
     return 0;
   } catch (err) {

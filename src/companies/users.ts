@@ -2,7 +2,6 @@
 // (scrypt); only active admins reach Developer Tools.
 import type { Database, Executor } from '../db/database.js';
 import { conflict, notFound } from '../shared/errors.js';
-import { deleteSessionsOf, revokeGrants } from '../oidc/payload-store.js';
 import { burnPasswordCheck, hashPassword, uuid, verifyPassword } from '../shared/crypto.js';
 
 export const ROLES = ['admin', 'manager', 'employee'] as const;
@@ -136,36 +135,6 @@ export async function resolveUser(db: Executor, email: string, companyGuid?: str
     throw conflict(`${normaliseEmail(email)} exists in ${users.length} companies: name one with --company GUID.`);
   }
   return users[0]!;
-}
-
-/**
- * Deactivates a user. Their OAuth grants are revoked in the same transaction (queued for the
- * purge of their tokens, see ledger/grant-purge.ts), so every app they connected loses the
- * access they gave it (the company's connection stays); their sessions end.
- */
-export async function deactivateUser(db: Database, user: User): Promise<{ revokedTokens: number }> {
-  return db.transaction(async (tx) => {
-    await tx.run('UPDATE users SET active = 0 WHERE id = ?', [user.id]);
-    const counts = await revokeGrants(tx, { accountId: user.guid }, Date.now());
-    await revokeUserSessions(tx, user);
-    return { revokedTokens: Object.values(counts).reduce((a, b) => a + b, 0) };
-  });
-}
-
-export async function reactivateUser(db: Database, user: User): Promise<void> {
-  await db.run('UPDATE users SET active = 1 WHERE id = ?', [user.id]);
-}
-
-export async function setRole(db: Database, user: User, role: Role): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.run('UPDATE users SET role = ? WHERE id = ?', [role, user.id]);
-    if (role !== 'admin') await revokeUserSessions(tx, user);
-  });
-}
-
-/** Signs the user out everywhere: end-user sessions at the authorization server. */
-async function revokeUserSessions(tx: Executor, user: User): Promise<void> {
-  await deleteSessionsOf(tx, user.guid);
 }
 
 /**

@@ -102,9 +102,14 @@ export async function authorize(
   const agent = opts.agent ?? new UserAgent();
   const codeVerifier = opts.codeVerifier ?? oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
+  const scope = opts.scope ?? 'openid profile email offline_access schedules:read';
+  // OIDC Core §11: offline_access (a refresh token) is asked with prompt=consent — as RPs do —
+  // except by a call that checks the consent is remembered (it then gets no refresh token).
+  const prompt: Record<string, string> = scope.split(' ').includes('offline_access') && opts.expectConsent !== false ? { prompt: 'consent' } : {};
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: app.redirectUri,
-    scope: opts.scope ?? 'openid profile email offline_access schedules:read',
+    scope,
+    ...prompt,
     code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
     state,
