@@ -28,25 +28,25 @@ export const descriptors = {
       schema: count.min(0).max(65535), default: 3000,
     }),
     host: setting({
-      env: 'HOST', doc: 'Interface to bind; `0.0.0.0` listens on every interface.',
+      env: 'HOST', doc: 'interface to bind; `0.0.0.0` listens on every interface.',
       schema: z.string().min(1), default: '0.0.0.0',
     }),
     issuer: setting({
       env: 'ISSUER',
-      doc: 'Public base URL of this server (what clients and gateways use). Use `https://` in production: cookies are then marked `Secure`.',
+      doc: 'public base URL of this server (what clients and gateways use). Use `https://` in production: cookies are then marked `Secure`.',
       schema: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')).optional(),
       default: computed('`http://localhost:$PORT`', (get) => `http://localhost:${Number(get('server.port')) || 3000}`),
     }),
     trustProxy: setting({
-      env: 'TRUST_PROXY', doc: 'Honour `X-Forwarded-*` from a TLS-terminating proxy in front of the server.',
+      env: 'TRUST_PROXY', doc: 'honour `X-Forwarded-*` from a TLS-terminating proxy in front of the server.',
       schema: z.boolean(), default: false,
     }),
     workers: setting({
-      env: 'WORKERS', doc: 'Worker processes `npm start` runs (node:cluster), sharing one port.',
+      env: 'WORKERS', doc: 'worker processes `npm start` runs (node:cluster), sharing one port.',
       schema: count.min(1).max(64), default: 1,
     }),
     maxBodyBytes: setting({
-      env: 'MAX_BODY_BYTES', doc: 'Largest request body accepted by the admin API and forms (bytes).',
+      env: 'MAX_BODY_BYTES', doc: 'largest request body accepted by the admin API and forms (bytes).',
       schema: count.min(1024).max(10 * 1024 * 1024), default: 65536,
     }),
   },
@@ -62,7 +62,7 @@ export const descriptors = {
       schema: count.min(1).max(200), default: 10,
     }),
     migrateOnStart: setting({
-      env: 'MIGRATE_ON_START', doc: 'Apply pending migrations at start (`grantledger migrate` does it by hand).',
+      env: 'MIGRATE_ON_START', doc: 'apply pending migrations at start (`grantledger migrate` does it by hand).',
       schema: z.boolean(), default: true,
     }),
   },
@@ -75,43 +75,43 @@ export const descriptors = {
       default: noDefault('generated on first start into `SECRET_KEY_FILE`'),
     }),
     secretKeyFile: setting({
-      env: 'SECRET_KEY_FILE', doc: 'Where a generated secret key is kept (created with mode 0600).',
+      env: 'SECRET_KEY_FILE', doc: 'where a generated secret key is kept (created with mode 0600).',
       schema: z.string().min(1), default: './data/secret.key',
     }),
   },
 
   tokens: {
     accessTokenTtl: setting({
-      env: 'ACCESS_TOKEN_TTL', doc: 'Lifetime of OAuth access tokens (authorization code and refresh).',
+      env: 'ACCESS_TOKEN_TTL', doc: 'lifetime of OAuth access tokens (authorization code and refresh).',
       schema: seconds, default: 3600, unit: 'seconds',
     }),
     clientCredentialsTtl: setting({
-      env: 'CLIENT_CREDENTIALS_TTL', doc: 'Lifetime of client-credentials access tokens.',
+      env: 'CLIENT_CREDENTIALS_TTL', doc: 'lifetime of client-credentials access tokens.',
       schema: seconds, default: 3600, unit: 'seconds',
     }),
     refreshTokenTtl: setting({
-      env: 'REFRESH_TOKEN_TTL', doc: 'Absolute lifetime of a refresh-token chain; rotation keeps the end date.',
+      env: 'REFRESH_TOKEN_TTL', doc: 'absolute lifetime of a refresh-token chain; rotation keeps the end date.',
       schema: seconds, default: 30 * 24 * 3600, unit: 'seconds',
     }),
     authorizationCodeTtl: setting({
-      env: 'AUTHORIZATION_CODE_TTL', doc: 'Lifetime of an authorization code (at most 600).',
+      env: 'AUTHORIZATION_CODE_TTL', doc: 'lifetime of an authorization code (at most 600).',
       schema: seconds.max(600), default: 60, unit: 'seconds',
     }),
     idTokenTtl: setting({
-      env: 'ID_TOKEN_TTL', doc: 'Lifetime of ID tokens.',
+      env: 'ID_TOKEN_TTL', doc: 'lifetime of ID tokens.',
       schema: seconds, default: 3600, unit: 'seconds',
     }),
     grantTtl: setting({
       env: 'GRANT_TTL',
-      doc: "Lifetime of a user's consent to an app; at least `REFRESH_TOKEN_TTL`. It slides: an authorization that reuses the grant past half-life renews it.",
+      doc: "lifetime of a user's consent to an app; at least `REFRESH_TOKEN_TTL`. It slides: an authorization that reuses the grant past half-life renews it.",
       schema: seconds, default: 365 * 24 * 3600, unit: 'seconds',
     }),
     sessionTtl: setting({
-      env: 'SESSION_TTL', doc: 'Lifetime of the end-user session at the authorization server.',
+      env: 'SESSION_TTL', doc: 'lifetime of the end-user session at the authorization server.',
       schema: seconds, default: 14 * 24 * 3600, unit: 'seconds',
     }),
     interactionTtl: setting({
-      env: 'INTERACTION_TTL', doc: 'Time a user has to finish a login/consent page.',
+      env: 'INTERACTION_TTL', doc: 'time a user has to finish a login/consent page.',
       schema: seconds, default: 3600, unit: 'seconds',
     }),
     lastUsedInterval: setting({
@@ -123,46 +123,46 @@ export const descriptors = {
 
   admin: {
     sessionTtl: setting({
-      env: 'ADMIN_SESSION_TTL', doc: 'Lifetime of a Developer Tools sign-in (sliding).',
+      env: 'ADMIN_SESSION_TTL', doc: 'lifetime of a Developer Tools sign-in (sliding).',
       schema: seconds, default: 8 * 3600, unit: 'seconds',
     }),
     loginRateLimit: setting({
       env: 'LOGIN_RATE_LIMIT',
-      doc: 'Failed sign-ins allowed per e-mail in a `LOGIN_RATE_WINDOW` (per IP: 5×), shared by all instances.',
+      doc: 'failed sign-ins allowed per e-mail in a `LOGIN_RATE_WINDOW` (per IP: 5×), shared by all instances.',
       schema: count.min(1), default: 10,
     }),
     loginRateWindow: setting({
-      env: 'LOGIN_RATE_WINDOW', doc: 'The window of `LOGIN_RATE_LIMIT`.',
+      env: 'LOGIN_RATE_WINDOW', doc: 'the window of `LOGIN_RATE_LIMIT`.',
       schema: seconds, default: 15 * 60, unit: 'seconds',
     }),
   },
 
   webhooks: {
     maxAttempts: setting({
-      env: 'WEBHOOK_MAX_ATTEMPTS', doc: 'Deliveries are retried with exponential backoff up to this many times.',
+      env: 'WEBHOOK_MAX_ATTEMPTS', doc: 'deliveries are retried with exponential backoff up to this many times.',
       schema: count.min(1).max(30), default: 8,
     }),
     timeout: setting({
-      env: 'WEBHOOK_TIMEOUT', doc: 'Time to wait for the receiving endpoint (at most 120).',
+      env: 'WEBHOOK_TIMEOUT', doc: 'time to wait for the receiving endpoint (at most 120).',
       schema: seconds.max(120), default: 10, unit: 'seconds',
     }),
     backoffBase: setting({
-      env: 'WEBHOOK_BACKOFF_BASE', doc: 'First retry delay; each further retry doubles it (capped at 1 h).',
+      env: 'WEBHOOK_BACKOFF_BASE', doc: 'first retry delay; each further retry doubles it (capped at 1 h).',
       schema: z.number().positive(), default: 30, unit: 'seconds',
     }),
     pollInterval: setting({
-      env: 'WEBHOOK_POLL_INTERVAL', doc: 'How often the outbox is checked for due deliveries.',
+      env: 'WEBHOOK_POLL_INTERVAL', doc: 'how often the outbox is checked for due deliveries.',
       schema: z.number().positive(), default: 5, unit: 'seconds',
     }),
   },
 
   cleanupInterval: setting({
-    env: 'CLEANUP_INTERVAL', doc: 'How often expired tokens, codes and sessions are deleted.',
+    env: 'CLEANUP_INTERVAL', doc: 'how often expired tokens, codes and sessions are deleted.',
     schema: seconds, default: 600, unit: 'seconds',
   }),
   keysReloadInterval: setting({
     env: 'KEYS_RELOAD_INTERVAL',
-    doc: 'How often each process looks in the database for keys rotated by `grantledger keys rotate` (on any instance) and starts signing with them; `0` = only at start.',
+    doc: 'how often each process looks in the database for keys rotated by `grantledger keys rotate` (on any instance) and starts signing with them; `0` = only at start.',
     schema: z.number().min(0), default: 60, unit: 'seconds',
   }),
   logLevel: setting({
@@ -171,7 +171,7 @@ export const descriptors = {
   }),
   bootstrap: setting({
     env: 'BOOTSTRAP',
-    doc: 'On a first start with no company, create one company and one admin and print how to sign in; `false` starts empty.',
+    doc: 'on a first start with no company, create one company and one admin and print how to sign in; `false` starts empty.',
     schema: z.boolean(), default: true,
   }),
 };
