@@ -15,15 +15,15 @@ export type Refinement<T> = (settings: T, ctx: z.RefinementCtx<T>) => void;
 const isTree = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Deep merge that copies every subtree, so later writes never reach the imported config modules.
+ * Deep merge that copies every section, so later writes never reach the imported config modules.
  * A setting's value replaces the previous one as a whole, even a structured one (a role map from
- * config/production.js is not merged key by key into the default map).
+ * config/production.js is not merged key by key into the default map); zod's parse copies it.
  */
 export function merge(target: Tree, source: Tree, shape?: Section): Tree {
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue;
     const node = shape?.[key];
-    if (isSetting(node) || !isTree(value)) target[key] = isTree(value) || Array.isArray(value) ? structuredClone(value) : value;
+    if (isSetting(node) || !isTree(value)) target[key] = value;
     else target[key] = merge(isTree(target[key]) ? { ...target[key] } : {}, value, node);
   }
   return target;
@@ -53,7 +53,7 @@ export function schemaOf(section: Section): z.ZodObject {
 export function defaultsOf(section: Section): Tree {
   const tree: Tree = {};
   for (const { path, setting } of leaves(section)) {
-    if (!isComputed(setting.default) && !isNoDefault(setting.default)) setPath(tree, path, structuredClone(setting.default));
+    if (!isComputed(setting.default) && !isNoDefault(setting.default)) setPath(tree, path, setting.default);
   }
   return tree;
 }
