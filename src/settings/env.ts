@@ -31,7 +31,14 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 /** The value of `raw` for this setting, or undefined when the variable is unset or empty. */
 export function readEnv({ setting }: Leaf, raw: string | undefined): unknown {
   if (raw === undefined || raw === '') return undefined;
-  if (setting.parseEnv) return setting.parseEnv(raw);
+  if (setting.parseEnv) {
+    try {
+      return setting.parseEnv(raw);
+    } catch (err) {
+      if (err instanceof SettingsError) throw err;
+      throw new SettingsError(`invalid setting ${setting.env}=${raw}: ${(err as Error).message}`);
+    }
+  }
   switch (envKind(setting.schema)) {
     case 'boolean':
       if (/^(true|1)$/i.test(raw)) return true;

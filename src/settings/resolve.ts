@@ -69,7 +69,7 @@ export function envLayer(all: Leaf[], env: NodeJS.ProcessEnv): Tree {
 }
 
 /** "server.port (PORT)": the setting an issue path falls in, with its variable. */
-function describe(all: Leaf[], path: string): string {
+function label(all: Leaf[], path: string): string {
   const leaf = all.find((l) => path === l.path || path.startsWith(`${l.path}.`));
   return leaf ? `${path} (${leaf.setting.env})` : path || '(root)';
 }
@@ -105,7 +105,7 @@ export function resolveSettings<T extends Section>(
   const parsed = schema.safeParse(tree);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new SettingsError(`invalid setting ${describe(all, issue.path.join('.'))}: ${issue.message}`);
+    throw new SettingsError(`invalid setting ${label(all, issue.path.join('.'))}: ${issue.message}`);
   }
   return parsed.data;
 }

@@ -25,7 +25,11 @@ const tree = {
   // "true, false or a hop count": a union, read by its own parser.
   proxy: setting({
     env: 'T_PROXY', doc: 'a union.', schema: z.union([z.boolean(), z.number().int().min(0)]), default: false,
-    parseEnv: (raw) => (/^(true|false)$/.test(raw) ? raw === 'true' : Number(raw)),
+    parseEnv: (raw) => {
+      if (/^(true|false)$/.test(raw)) return raw === 'true';
+      if (!/^\d+$/.test(raw)) throw new Error('use true, false or a hop count');
+      return Number(raw);
+    },
   }),
   url: setting({
     env: 'T_URL', doc: 'computed.', schema: z.string().optional(),
@@ -105,6 +109,7 @@ describe('each variable is read by the type of its setting', () => {
   test('parseEnv reads what the type alone cannot', () => {
     expect(resolve({ T_PROXY: 'true' }).proxy).toBe(true);
     expect(resolve({ T_PROXY: '2' }).proxy).toBe(2);
+    expect(failure({ T_PROXY: 'many' }).message).toBe('invalid setting T_PROXY=many: use true, false or a hop count');
   });
 
   test('a computed default follows the setting it comes from; a value set wins', () => {
