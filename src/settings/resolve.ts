@@ -19,7 +19,7 @@ const isTree = (v: unknown): v is Tree => typeof v === 'object' && v !== null &&
  * A setting's value replaces the previous one as a whole, even a structured one (a role map from
  * config/production.js is not merged key by key into the default map); zod's parse copies it.
  */
-export function merge(target: Tree, source: Tree, shape?: Section): Tree {
+function merge(target: Tree, source: Tree, shape?: Section): Tree {
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue;
     const node = shape?.[key];
