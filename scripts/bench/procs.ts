@@ -9,7 +9,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort, log, sleep } from './common.js';
+import { freePort } from '../../test/helpers/http.js';
+import { log, sleep } from './common.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', ...(import.meta.dirname.includes('/bench-results/.build/') ? ['..', '..'] : []));
 
