@@ -23,6 +23,11 @@ export interface ApiOptions {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** The CSRF token a Developer Tools page carries in <meta name="csrf-token">. */
+export function pageCsrf(html: string): string | undefined {
+  return /<meta name="csrf-token" content="([^"]+)">/.exec(html)?.[1];
+}
+
 export class AdminSession {
   constructor(
     readonly baseUrl: string,
@@ -85,7 +90,7 @@ export async function signInAny(server: Origin, user: Pick<TestUser, 'email' | '
   await posted.arrayBuffer();
   const page = await agent.get(`${server.url}${DEVELOPER_TOOLS}`);
   const html = await page.text();
-  const csrf = page.status === 200 ? /<meta name="csrf-token" content="([^"]+)">/.exec(html)?.[1] : undefined;
+  const csrf = page.status === 200 ? pageCsrf(html) : undefined;
   if (page.status === 200 && !/^[0-9a-f]{64}$/.test(csrf ?? '')) throw new Error(`Developer Tools has no CSRF token: ${html.slice(0, 300)}`);
   return new AdminSession(server.url, agent, csrf);
 }

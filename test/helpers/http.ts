@@ -7,10 +7,7 @@ export interface ClientCredentials {
   clientSecret: string;
 }
 
-/**
- * `Basic base64(id:secret)` as RFC 6749 §2.3.1 asks (each part form-encoded first; for our
- * GUIDs and base64url secrets encodeURIComponent gives the same bytes).
- */
+/** `Basic base64(id:secret)`, each part URL-encoded first (RFC 6749 §2.3.1). */
 export function basicAuth(client: ClientCredentials): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64')}`;
 }

@@ -17,7 +17,7 @@ import { createCompany, createUser } from '../../src/companies/users.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { randomSecret } from '../../src/shared/crypto.js';
 import { createToken } from '../../src/tokens/tokens.js';
-import { DEVELOPER_TOOLS, signIn } from '../helpers/admin.js';
+import { DEVELOPER_TOOLS, pageCsrf, signIn } from '../helpers/admin.js';
 import { usingPostgres } from '../helpers/db.js';
 import { basicAuth, freePort, type ClientCredentials } from '../helpers/http.js';
 import { formField, storeCookies } from '../helpers/oauth.js';
@@ -363,7 +363,7 @@ onPostgres(SUITE, () => {
         const session = await signIn(a, admin);
         const page = await session.agent.get(`${b.url}${DEVELOPER_TOOLS}`);
         expect(page.status).toBe(200);
-        expect(/<meta name="csrf-token" content="([^"]+)">/.exec(await page.text())?.[1]).toBe(session.csrf);
+        expect(pageCsrf(await page.text())).toBe(session.csrf);
         const revoke = await session.on(b.url).revoke(app.clientId);
         expect(revoke.status).toBe(200);
         expect(revoke.body.revoked).toMatchObject({ grants: 1 });
