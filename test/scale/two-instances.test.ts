@@ -89,7 +89,10 @@ async function startInstance(name: string, env: Record<string, string>): Promise
   const deadline = Date.now() + 45_000;
   for (;;) {
     if (done) throw new Error(`${name} exited during start:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`${name} did not answer /healthz:\n${out}`);
+    if (Date.now() > deadline) {
+      await instance.stop(); // left running, it would keep jest from exiting
+      throw new Error(`${name} did not answer /healthz:\n${out}`);
+    }
     const ok = await send(`${instance.url}/healthz`).then((r) => r.status === 200, () => false);
     if (ok) return instance;
     await new Promise((r) => setTimeout(r, 100));
