@@ -1,5 +1,7 @@
 // grantledger settings: documented defaults.
 //
+// Generated from src/settings/descriptors.ts by `npm run settings:docs`: change a setting there,
+// not here (a test fails when the two disagree). Local changes go in config/local.js.
 // Load order (later wins): this file → config/<NODE_ENV>.js (if present) → config/local.js
 // (if present, git-ignored) → environment variables (named next to each key).
 // Every value is validated at start; an invalid one stops the start with one line naming it.
@@ -8,35 +10,35 @@ export default {
   server: {
     // PORT — TCP port to listen on.
     port: 3000,
-    // HOST — interface to bind; 0.0.0.0 listens on every interface.
+    // HOST — interface to bind; `0.0.0.0` listens on every interface.
     host: '0.0.0.0',
-    // ISSUER — public base URL of this server (what clients and gateways use). Defaults to
-    // http://localhost:<port>. Use https:// in production; cookies are then marked Secure.
+    // ISSUER — public base URL of this server (what clients and gateways use). Use `https://` in
+    // production: cookies are then marked `Secure`. When unset: `http://localhost:$PORT`.
     issuer: undefined,
-    // TRUST_PROXY — true when behind a TLS-terminating proxy that sets X-Forwarded-*.
+    // TRUST_PROXY — honour `X-Forwarded-*` from a TLS-terminating proxy in front of the server.
     trustProxy: false,
-    // WORKERS — number of worker processes `npm start` runs (node:cluster), sharing the port.
+    // WORKERS — worker processes `npm start` runs (node:cluster), sharing one port.
     workers: 1,
-    // MAX_BODY_BYTES — largest request body accepted by the admin API and forms.
+    // MAX_BODY_BYTES — largest request body accepted by the admin API and forms (bytes).
     maxBodyBytes: 65536,
   },
 
   database: {
-    // DATABASE_URL — `sqlite:<path>` (embedded, the default) or `postgres://user:pass@host/db`.
+    // DATABASE_URL — `sqlite:<path>` (embedded) or `postgres://user:pass@host:5432/db`.
     url: 'sqlite:./data/grantledger.sqlite',
     // DATABASE_POOL_SIZE — PostgreSQL connections per process.
     poolSize: 10,
-    // Run pending migrations when the server starts (`grantledger migrate` does it by hand).
+    // MIGRATE_ON_START — apply pending migrations at start (`grantledger migrate` does it by hand).
     migrateOnStart: true,
   },
 
   secrets: {
-    // SECRET_KEY — 32 random bytes, base64url. Encrypts the signing and cookie keys stored in
-    // the database, so a copy of the database alone is not enough to forge anything.
-    // When unset it is generated on first start into `secretKeyFile`. Every instance sharing a
-    // database must use the same value.
+    // SECRET_KEY — 32 random bytes, base64url: encrypts the signing keys, cookie keys and webhook
+    // secrets stored in the database, so a copy of the database alone is not enough to forge
+    // anything. **Every instance sharing a database needs the same value.** When unset: generated
+    // on first start into `SECRET_KEY_FILE`.
     secretKey: undefined,
-    // SECRET_KEY_FILE — where the generated secret key is kept (created with mode 0600).
+    // SECRET_KEY_FILE — where a generated secret key is kept (created with mode 0600).
     secretKeyFile: './data/secret.key',
   },
 
@@ -45,37 +47,38 @@ export default {
     accessTokenTtl: 3600,
     // CLIENT_CREDENTIALS_TTL — lifetime of client-credentials access tokens.
     clientCredentialsTtl: 3600,
-    // REFRESH_TOKEN_TTL — absolute lifetime of a refresh-token chain (rotation keeps the end date).
+    // REFRESH_TOKEN_TTL — absolute lifetime of a refresh-token chain; rotation keeps the end date.
     refreshTokenTtl: 30 * 24 * 3600,
-    // AUTHORIZATION_CODE_TTL — lifetime of an authorization code.
+    // AUTHORIZATION_CODE_TTL — lifetime of an authorization code (at most 600).
     authorizationCodeTtl: 60,
     // ID_TOKEN_TTL — lifetime of ID tokens.
     idTokenTtl: 3600,
-    // GRANT_TTL — lifetime of a user's consent to an app; must be at least REFRESH_TOKEN_TTL.
-    // It slides: each authorization that reuses the grant renews it when it is past half-life.
+    // GRANT_TTL — lifetime of a user's consent to an app; at least `REFRESH_TOKEN_TTL`. It slides:
+    // an authorization that reuses the grant past half-life renews it.
     grantTtl: 365 * 24 * 3600,
     // SESSION_TTL — lifetime of the end-user session at the authorization server.
     sessionTtl: 14 * 24 * 3600,
     // INTERACTION_TTL — time a user has to finish a login/consent page.
     interactionTtl: 3600,
-    // LAST_USED_INTERVAL — `last_used_at` of connections, access tokens and API keys is written
-    // at most this often per object, so the introspection hot path does not write on every call.
+    // LAST_USED_INTERVAL — `last_used_at` of connections, access tokens and API keys is written at
+    // most this often per object and process, so introspection does not write on every call.
     lastUsedInterval: 300,
   },
 
   admin: {
     // ADMIN_SESSION_TTL — lifetime of a Developer Tools sign-in (sliding).
     sessionTtl: 8 * 3600,
-    // LOGIN_RATE_LIMIT — failed or attempted sign-ins allowed per e-mail and per IP in a window.
+    // LOGIN_RATE_LIMIT — failed sign-ins allowed per e-mail in a `LOGIN_RATE_WINDOW` (per IP: 5×),
+    // shared by all instances.
     loginRateLimit: 10,
-    // LOGIN_RATE_WINDOW — the window of LOGIN_RATE_LIMIT.
+    // LOGIN_RATE_WINDOW — the window of `LOGIN_RATE_LIMIT`.
     loginRateWindow: 15 * 60,
   },
 
   webhooks: {
     // WEBHOOK_MAX_ATTEMPTS — deliveries are retried with exponential backoff up to this many times.
     maxAttempts: 8,
-    // WEBHOOK_TIMEOUT — seconds to wait for the receiving endpoint.
+    // WEBHOOK_TIMEOUT — time to wait for the receiving endpoint (at most 120).
     timeout: 10,
     // WEBHOOK_BACKOFF_BASE — first retry delay; each further retry doubles it (capped at 1 h).
     backoffBase: 30,
@@ -84,28 +87,51 @@ export default {
   },
 
   scopes: {
-    // SCOPES_ROLES (JSON) — what a person of each role may grant an app; scopes beyond it are
-    // withheld (the consent page lists them as "Not included"). '*' = every OAuth scope;
-    // company_access is an admin's alone whatever this says.
+    // SCOPES_ROLES — what a person of each role may grant an app, as JSON `{"admin": [...],
+    // "manager": [...], "employee": [...]}` of scope names (`*` = every OAuth scope); scopes beyond
+    // it are withheld ("Not included" on the consent page). `company_access` stays an admin’s alone
+    // whatever this says.
     roles: {
-      admin: ['*'],
-      manager: ['openid', 'profile', 'email', 'offline_access', 'company:read', 'locations:read', 'users:read',
-        'schedules:read', 'timepunches:read', 'schedules:write', 'timepunches:write'],
-      employee: ['openid', 'profile', 'email', 'offline_access', 'schedules:read', 'timepunches:read', 'timepunches:write', 'locations:read'],
+      "admin": [
+        "*"
+      ],
+      "manager": [
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "company:read",
+        "locations:read",
+        "users:read",
+        "schedules:read",
+        "timepunches:read",
+        "schedules:write",
+        "timepunches:write"
+      ],
+      "employee": [
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "schedules:read",
+        "timepunches:read",
+        "timepunches:write",
+        "locations:read"
+      ]
     },
   },
 
   // CLEANUP_INTERVAL — how often expired tokens, codes and sessions are deleted.
   cleanupInterval: 600,
 
-  // KEYS_RELOAD_INTERVAL — how often (s) each process checks the database for keys rotated by
-  // `grantledger keys rotate` (on any instance) and starts signing with them; 0 = only at start.
+  // KEYS_RELOAD_INTERVAL — how often each process looks in the database for keys rotated by
+  // `grantledger keys rotate` (on any instance) and starts signing with them; `0` = only at start.
   keysReloadInterval: 60,
 
-  // LOG_LEVEL — debug | info | warn | error | silent.
+  // LOG_LEVEL — `debug`, `info`, `warn`, `error` or `silent`; logs are JSON lines on stdout.
   logLevel: 'info',
 
-  // BOOTSTRAP — on a first start with no company, create one company and one admin and print
-  // how to sign in. Set BOOTSTRAP=false to start empty.
+  // BOOTSTRAP — on a first start with no company, create one company and one admin and print how to
+  // sign in; `false` starts empty.
   bootstrap: true,
 };

@@ -3,8 +3,10 @@
 // never a partial write.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createToken } from '../src/tokens/tokens.js';
-import { connect, formField, introspect, rpConfig, UserAgent } from './helpers/oauth.js';
-import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer } from './helpers/server.js';
+import { basicAuth } from './helpers/http.js';
+import { connect, formField, introspect, UserAgent } from './helpers/oauth.js';
+import type { TestApp, TestServer } from './helpers/server.js';
+import { startOAuthWorld } from './helpers/world.js';
 
 let server: TestServer;
 let app: TestApp;
@@ -16,20 +18,16 @@ let browser: UserAgent;
 let csrf: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  const company = await makeCompany(server.db);
-  const admin = await makeUser(server.db, company.guid, 'admin');
-  app = await makeApp(server);
-  gateway = await makeGateway(server);
+  const world = await startOAuthWorld({}, { role: 'admin' });
+  ({ server, app, gateway } = world);
+  const { user: admin, config } = world;
   ({ token: pat } = await createToken(server.db, admin.user, { kind: 'access_token', name: 'hostile', scopes: ['schedules:read', 'developer_tools:write'], expiresAt: null }));
-  ({ tokens: { access_token: accessToken } } = await connect(server, await rpConfig(server, app), app, admin));
+  ({ tokens: { access_token: accessToken } } = await connect(server, config, app, admin));
   browser = new UserAgent();
   csrf = formField(await (await browser.get(`${server.url}/login`)).text(), '_csrf');
 });
 afterAll(() => server.close());
 
-const basic = (c: { clientId: string; clientSecret: string }) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`).toString('base64')}`;
 const FORM = 'application/x-www-form-urlencoded';
 const MB = 'x'.repeat(1024 * 1024);
 const NOT_UTF8 = Buffer.from([0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x3d, 0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1]);
@@ -139,7 +137,7 @@ describe('/auth', () => {
 });
 
 describe('/token', () => {
-  const auth = () => ({ authorization: basic(app) });
+  const auth = () => ({ authorization: basicAuth(app) });
 
   test('an unsupported grant type: unsupported_grant_type', async () => {
     for (const grant of ['password', 'urn:ietf:params:oauth:grant-type:jwt-bearer', '', 'x'.repeat(3000)]) {
@@ -210,7 +208,7 @@ describe('/token', () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = request({
         host: url.hostname, port: url.port, path: url.pathname, method: 'POST',
-        headers: { 'content-type': FORM, 'content-length': '10', authorization: basic(app) },
+        headers: { 'content-type': FORM, 'content-length': '10', authorization: basicAuth(app) },
       }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
@@ -242,7 +240,7 @@ describe('/token', () => {
 
 describe('/token/introspection', () => {
   const asGateway = (token: string, extra: Record<string, string> = {}) =>
-    send('/token/introspection', form({ token, ...extra }, { authorization: basic(gateway) }));
+    send('/token/introspection', form({ token, ...extra }, { authorization: basicAuth(gateway) }));
 
   /** 200 {"active": false}, or a 4xx OAuth error: never a 5xx, never active. */
   function expectInactiveOrRefused(a: Answer) {
@@ -290,19 +288,19 @@ describe('/token/introspection', () => {
 
   test('a missing or duplicated token parameter: invalid_request', async () => {
     for (const body of ['', 'token=', `token=${accessToken}&token=x`]) {
-      const a = await send('/token/introspection', form(body, { authorization: basic(gateway) }));
+      const a = await send('/token/introspection', form(body, { authorization: basicAuth(gateway) }));
       expectRefused(a, [400]);
       expect(oauthError(a)).toBe('invalid_request');
     }
   });
 
   test('a non-UTF-8 body', async () => {
-    expectInactiveOrRefused(await send('/token/introspection', { method: 'POST', headers: { 'content-type': FORM, authorization: basic(gateway) }, body: NOT_UTF8 }));
+    expectInactiveOrRefused(await send('/token/introspection', { method: 'POST', headers: { 'content-type': FORM, authorization: basicAuth(gateway) }, body: NOT_UTF8 }));
   });
 });
 
 describe('/token/revocation', () => {
-  const asApp = (body: Record<string, string> | string) => send('/token/revocation', form(body, { authorization: basic(app) }));
+  const asApp = (body: Record<string, string> | string) => send('/token/revocation', form(body, { authorization: basicAuth(app) }));
 
   test('garbage tokens are answered as RFC 7009 says (200) without effect, JWT-shaped ones refused', async () => {
     for (const token of ['x'.repeat(40_000), "' OR 1=1 --", `glpat_${'A'.repeat(49)}`]) {
@@ -325,7 +323,7 @@ describe('/token/revocation', () => {
 describe('/request (PAR) and /session/end', () => {
   test('pushed authorization requests with garbage: 4xx', async () => {
     for (const body of ['', 'client_id=zzz', 'response_type=code&redirect_uri=https://evil.example', `request=${JWT_SHAPED}`, `scope=${MB}`]) {
-      const a = await send('/request', form(body, { authorization: basic(app) }));
+      const a = await send('/request', form(body, { authorization: basicAuth(app) }));
       expectRefused(a, [400, 413]);
     }
   });
@@ -346,7 +344,7 @@ describe('/me (userinfo)', () => {
   // Headers are built when the test runs (the access token exists only after beforeAll).
   const bad: Array<[string, () => string]> = [
     ['none', () => ''], ['Bearer', () => 'Bearer'], ['Bearer and a space', () => 'Bearer '], ['two words', () => 'Bearer a b'],
-    ['Basic', () => `Basic ${Buffer.from('a:b').toString('base64')}`], ['an 8 KB token', () => `Bearer ${'x'.repeat(8000)}`],
+    ['Basic', () => basicAuth({ clientId: 'a', clientSecret: 'b' })], ['an 8 KB token', () => `Bearer ${'x'.repeat(8000)}`],
     ['a JWT-shaped token', () => `Bearer ${JWT_SHAPED}`], ['a glpat_ token', () => `Bearer ${pat}`],
     ['a DPoP scheme for a Bearer token', () => `DPoP ${accessToken}`], ['a near-miss token', () => `Bearer ${accessToken}x`],
     ['a Latin-1 byte', () => 'Bearer \u00ff'],
@@ -440,7 +438,7 @@ describe('/api/v1', () => {
   });
 
   test('bad bearer credentials: 401 JSON', async () => {
-    for (const header of ['Bearer', 'Bearer x', `Bearer ${accessToken}`, `Bearer ${pat.slice(0, -1)}${pat.endsWith('A') ? 'B' : 'A'}`, `Basic ${Buffer.from('a:b').toString('base64')}`, `Bearer ${'x'.repeat(8000)}`]) {
+    for (const header of ['Bearer', 'Bearer x', `Bearer ${accessToken}`, `Bearer ${pat.slice(0, -1)}${pat.endsWith('A') ? 'B' : 'A'}`, basicAuth({ clientId: 'a', clientSecret: 'b' }), `Bearer ${'x'.repeat(8000)}`]) {
       const a = await send('/api/v1/connected-apps', { headers: { authorization: header } });
       expectRefused(a, [401]);
       expect(apiError(a)).toMatch(/^(invalid_token|unauthenticated)$/);

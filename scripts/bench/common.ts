@@ -1,5 +1,5 @@
-// Small helpers shared by the benchmark modules: statistics, progress lines, ports, timing.
-import { createServer } from 'node:net';
+// Small helpers shared by the benchmark modules: statistics, progress lines, timing. (Ports,
+// Basic headers and the OAuth walker are the tests' own: test/helpers/http.ts and oauth.ts.)
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -22,17 +22,6 @@ export function round(value: number, digits = 0): number {
   if (!Number.isFinite(value)) return value;
   const f = 10 ** digits;
   return Math.round(value * f) / f;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const t0 = Date.now();
@@ -70,8 +59,4 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
   const start = performance.now();
   const value = await fn();
   return { ms: performance.now() - start, value };
-}
-
-export function basicAuth(clientId: string, secret: string): string {
-  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }

@@ -1,7 +1,7 @@
 // Databases and fixtures for our server: a fresh SQLite file or PostgreSQL database per use,
 // companies, an admin, an app, a gateway, an access token (PAT) and a legacy API key, made with
-// the same modules the CLI uses; plus a small browser-like client that walks the real login and
-// consent pages (authorization code + PKCE with openid-client).
+// the same modules the CLI uses. The browser-like client that walks the real login and consent
+// pages is the tests' (test/helpers/oauth.ts), so the bench measures the flow the tests check.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
@@ -11,6 +11,7 @@ import { createCompany, createUser, type Company, type User } from '../../src/co
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { randomSecret, uuid } from '../../src/shared/crypto.js';
 import { createToken } from '../../src/tokens/tokens.js';
+import { connect, rpConfig } from '../../test/helpers/oauth.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -146,8 +147,9 @@ export async function insertUsers(db: Database, companyId: number, count: number
  * access tokens valid).
  */
 export async function oauthTokenPool(serverUrl: string, fx: OursFixture, count: number): Promise<string[]> {
-  const config = await rpConfig(serverUrl, fx.app);
-  const { tokens } = await codeFlow(serverUrl, config, fx.app, { email: fx.admin.email, password: fx.admin.password });
+  const server = { url: serverUrl };
+  const config = await rpConfig(server, fx.app);
+  const { tokens } = await connect(server, config, fx.app, fx.admin, { scope: FLOW_SCOPE });
   const pool = [tokens.access_token];
   let refresh = tokens.refresh_token!;
   while (pool.length < count) {
@@ -156,112 +158,4 @@ export async function oauthTokenPool(serverUrl: string, fx: OursFixture, count: 
     refresh = next.refresh_token!;
   }
   return pool;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The relying party and the user's browser.
-
-export class UserAgent {
-  readonly cookies = new Map<string, string>();
-
-  async request(url: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const i = pair!.indexOf('=');
-      const name = pair!.slice(0, i).trim();
-      const value = pair!.slice(i + 1).trim();
-      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return res;
-  }
-
-  get(url: string): Promise<Response> {
-    return this.request(url, { headers: { accept: 'text/html' } });
-  }
-
-  postForm(url: string, fields: Record<string, string>): Promise<Response> {
-    return this.request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
-      body: new URLSearchParams(fields).toString(),
-    });
-  }
-
-  async follow(res: Response, base: string, origin: string): Promise<{ res: Response; url: string }> {
-    let url = base;
-    while (res.status >= 300 && res.status < 400) {
-      await res.arrayBuffer();
-      url = new URL(res.headers.get('location')!, url).href;
-      if (!url.startsWith(origin)) return { res, url };
-      res = await this.get(url);
-    }
-    return { res, url };
-  }
-}
-
-function formField(html: string, name: string): string {
-  const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
-  if (!m) throw new Error(`no field ${name} in page`);
-  return m[1]!;
-}
-
-export async function rpConfig(serverUrl: string, app: { clientId: string; clientSecret: string }): Promise<oidc.Configuration> {
-  return oidc.discovery(new URL(serverUrl), app.clientId, undefined, oidc.ClientSecretBasic(app.clientSecret), {
-    execute: [oidc.allowInsecureRequests],
-  });
-}
-
-export interface FlowTiming {
-  totalMs: number;
-  /** Time spent in the POST of the login form (password hashing dominates it). */
-  loginMs: number;
-  consentShown: boolean;
-  loginShown: boolean;
-}
-
-/**
- * Authorization code + PKCE through the real pages, then the code redeemed with openid-client.
- * A fresh agent signs in; an agent with a session goes straight through (remembered consent).
- */
-export async function codeFlow(
-  serverUrl: string, config: oidc.Configuration, app: { redirectUri: string },
-  user: { email: string; password: string }, agent = new UserAgent(), scope = FLOW_SCOPE,
-): Promise<{ tokens: oidc.TokenEndpointResponse; timing: FlowTiming; agent: UserAgent }> {
-  const started = performance.now();
-  let loginMs = 0;
-  let consentShown = false;
-  let loginShown = false;
-  const codeVerifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: app.redirectUri, scope, state,
-    code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
-  });
-  let { res, url: at } = await agent.follow(await agent.get(url.href), url.href, serverUrl);
-  for (let step = 0; step < 4 && !at.startsWith(app.redirectUri); step++) {
-    const html = await res.text();
-    if (res.status !== 200) throw new Error(`unexpected ${res.status} at ${at}: ${html.slice(0, 300)}`);
-    const uid = /\/interaction\/([^/"]+)\//.exec(html)?.[1];
-    if (!uid) throw new Error(`not an interaction page at ${at}: ${html.slice(0, 300)}`);
-    const csrf = formField(html, '_csrf');
-    if (html.includes('id="login"')) {
-      loginShown = true;
-      const t = performance.now();
-      res = await agent.postForm(`${serverUrl}/interaction/${uid}/login`, { _csrf: csrf, email: user.email, password: user.password });
-      loginMs = performance.now() - t;
-    } else if (html.includes('id="consent"')) {
-      consentShown = true;
-      res = await agent.postForm(`${serverUrl}/interaction/${uid}/confirm`, { _csrf: csrf });
-    } else {
-      throw new Error(`unknown page at ${at}`);
-    }
-    ({ res, url: at } = await agent.follow(res, `${serverUrl}/interaction/${uid}`, serverUrl));
-  }
-  if (!at.startsWith(app.redirectUri)) throw new Error(`never reached the redirect URI (at ${at})`);
-  const tokens = await oidc.authorizationCodeGrant(config, new URL(at), { pkceCodeVerifier: codeVerifier, expectedState: state });
-  return { tokens, agent, timing: { totalMs: performance.now() - started, loginMs, consentShown, loginShown } };
 }

@@ -2,14 +2,16 @@
 // stock oidc-provider and the bare node:http server. Each runs in its own process, so no load
 // generator shares a server's event loop.
 //
-// Runtime: `build` compiles src/ and scripts/ once with tsc into bench-results/.build (git-ignored;
-// the shared dist/ is left alone) and runs plain `node` on the output, so resident memory is not
-// inflated by the TypeScript loader (~40 MB); `tsx` runs the sources through `node --import tsx`.
+// Runtime: `build` compiles src/ and scripts/bench/ once with tsc (scripts/bench/tsconfig.build.json;
+// `npm run build` compiles src/ only) into bench-results/.build (git-ignored; the shared dist/ is
+// left alone) and runs plain `node` on the output, so resident memory is not inflated by the
+// TypeScript loader (~40 MB); `tsx` runs the sources through `node --import tsx`.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort, log, sleep } from './common.js';
+import { freePort } from '../../test/helpers/http.js';
+import { log, sleep } from './common.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', ...(import.meta.dirname.includes('/bench-results/.build/') ? ['..', '..'] : []));
 
@@ -26,10 +28,10 @@ export function prepareRuntime(kind: RuntimeKind): Runtime {
   const tsx: Runtime = { kind: 'tsx', args: (rel) => ['--import', 'tsx', join(ROOT, rel)] };
   if (kind === 'tsx') return tsx;
   const out = join(ROOT, 'bench-results', '.build');
-  log('compiling src/ and scripts/ with tsc into bench-results/.build …');
+  log('compiling src/ and scripts/bench/ with tsc into bench-results/.build …');
   try {
     execFileSync(process.execPath, [
-      join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'),
+      join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'scripts', 'bench', 'tsconfig.build.json'),
       '--outDir', out, '--tsBuildInfoFile', join(out, '.tsbuildinfo'), '--sourceMap', 'false',
     ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {

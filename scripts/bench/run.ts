@@ -63,7 +63,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { randomSecret } from '../../src/shared/crypto.js';
-import { freePort, log, median, round } from './common.js';
+import { freePort } from '../../test/helpers/http.js';
+import { log, median, round } from './common.js';
 import {
   CC_SCOPE, createBenchDatabase, oauthTokenPool, openMigrated, pgBackendPids, pgReachable, seedOurs, type BenchDatabase, type Dialect, type OursFixture,
 } from './fixtures.js';

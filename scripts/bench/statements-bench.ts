@@ -7,8 +7,10 @@ import { startServer } from '../../src/server.js';
 import type { Database, Params } from '../../src/db/database.js';
 import { randomSecret } from '../../src/shared/crypto.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { basicAuth, freePort, log, round } from './common.js';
-import { CC_SCOPE, codeFlow, createBenchDatabase, openMigrated, rpConfig, seedOurs, type Dialect } from './fixtures.js';
+import { freePort } from '../../test/helpers/http.js';
+import { connect, introspect, rpConfig } from '../../test/helpers/oauth.js';
+import { log, round } from './common.js';
+import { CC_SCOPE, createBenchDatabase, FLOW_SCOPE, openMigrated, seedOurs, type Dialect } from './fixtures.js';
 
 export interface StatementCount {
   dialect: Dialect;
@@ -51,8 +53,8 @@ export async function statementsBench(opts: { dialects: Dialect[]; n: number; di
     }, { NODE_ENV: 'production' });
     const running = await startServer(settings, { db, logger: createLogger('warn') });
     try {
-      const config = await rpConfig(running.url, fx.app);
-      const { tokens } = await codeFlow(running.url, config, fx.app, { email: fx.admin.email, password: fx.admin.password });
+      const config = await rpConfig(running, fx.app);
+      const { tokens } = await connect(running, config, fx.app, fx.admin, { scope: FLOW_SCOPE });
       const cc = await oidc.clientCredentialsGrant(config, { scope: CC_SCOPE, company: fx.company.guid });
       const badPat = fx.pat.slice(0, -1) + (fx.pat.endsWith('A') ? 'B' : 'A');
       const kinds: Array<{ kind: string; token: string; active: boolean }> = [
@@ -64,18 +66,10 @@ export async function statementsBench(opts: { dialects: Dialect[]; n: number; di
         { kind: 'unknown opaque token', token: randomSecret(32), active: false },
         { kind: 'PAT with a wrong checksum', token: badPat, active: false },
       ];
-      const auth = basicAuth(fx.gateway.clientId, fx.gateway.clientSecret);
-      const introspect = async (token: string) => {
-        const res = await fetch(`${running.url}/token/introspection`, {
-          method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ token }),
-        });
-        return (await res.json()) as { active?: boolean };
-      };
       for (const k of kinds) {
         let ok = true;
         const check = async () => {
-          if ((await introspect(k.token)).active !== k.active) ok = false;
+          if ((await introspect(running, fx.gateway, k.token)).body.active !== k.active) ok = false;
         };
         const c0 = db.statements;
         await check();

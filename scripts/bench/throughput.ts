@@ -1,7 +1,8 @@
 // Throughput cases measured in interleaved rounds: every case runs once per round, the order
 // reversed every other round (A B C … C B A …), and medians of the rounds are reported, so
 // drift in machine load (other work on the machine) hits every target alike.
-import { basicAuth, log, median, round } from './common.js';
+import { basicAuth } from '../../test/helpers/http.js';
+import { log, median, round } from './common.js';
 import { runLoad, type LoadResult, type LoadSettings, type RequestSpec } from './load.js';
 import { cpuDelta, type CpuSnapshot } from './procs.js';
 
@@ -32,7 +33,7 @@ const FORM = 'application/x-www-form-urlencoded';
 export function introspectionSpec(baseUrl: string, gateway: { clientId: string; clientSecret: string }, tokens: string[]): RequestSpec {
   return {
     url: `${baseUrl}/token/introspection`, method: 'POST',
-    headers: { authorization: basicAuth(gateway.clientId, gateway.clientSecret), 'content-type': FORM },
+    headers: { authorization: basicAuth(gateway), 'content-type': FORM },
     bodies: tokens.map((token) => new URLSearchParams({ token }).toString()),
   };
 }
@@ -40,7 +41,7 @@ export function introspectionSpec(baseUrl: string, gateway: { clientId: string; 
 export function clientCredentialsSpec(baseUrl: string, app: { clientId: string; clientSecret: string }, params: Record<string, string>): RequestSpec {
   return {
     url: `${baseUrl}/token`, method: 'POST',
-    headers: { authorization: basicAuth(app.clientId, app.clientSecret), 'content-type': FORM },
+    headers: { authorization: basicAuth(app), 'content-type': FORM },
     bodies: [new URLSearchParams({ grant_type: 'client_credentials', ...params }).toString()],
   };
 }

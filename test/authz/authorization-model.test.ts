@@ -7,7 +7,7 @@ import { setPassword, setRole, deactivateUser, reactivateUser } from '../../src/
 import { createToken } from '../../src/tokens/tokens.js';
 import { UserAgent, authorize, connect, formField, introspect, rpConfig, tokenRequest } from '../helpers/oauth.js';
 import { makeApp, makeCompany, makeGateway, makeUser, reloadUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
-import { bearerApi, signIn } from '../tokens/support.js';
+import { bearerApi, signIn } from '../helpers/admin.js';
 
 let server: TestServer;
 let companyGuid: string;

@@ -9,8 +9,10 @@ import * as oidc from 'openid-client';
 import { createDemoApi } from '../../scripts/demo-api.js';
 import type { Gateway } from '../../src/gateway/index.js';
 import { createToken } from '../../src/tokens/tokens.js';
-import { connect, rpConfig } from '../helpers/oauth.js';
-import { freePort, makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { freePort } from '../helpers/http.js';
+import { connect } from '../helpers/oauth.js';
+import type { TestApp, TestServer, TestUser } from '../helpers/server.js';
+import { startOAuthWorld } from '../helpers/world.js';
 import { bearer, call, closeServer } from './helpers.js';
 
 let server: TestServer;
@@ -18,15 +20,14 @@ let companyGuid: string;
 let admin: TestUser;
 let app: TestApp;
 let gatewayCreds: { clientId: string; clientSecret: string };
+let config: oidc.Configuration;
 let demo: { url: string; server: Server; gateway: Gateway };
 
 beforeAll(async () => {
-  server = await startTestServer();
-  companyGuid = (await makeCompany(server.db)).guid;
-  admin = await makeUser(server.db, companyGuid, 'admin');
-  // What `grantledger client create` and `grantledger gateway create` do.
-  app = await makeApp(server, { redirectUris: ['http://localhost:8080/callback'] });
-  gatewayCreds = await makeGateway(server);
+  // The app and the gateway are made as `grantledger client create` and `grantledger gateway create` make them.
+  ({ server, companyGuid, user: admin, app, gateway: gatewayCreds, config } = await startOAuthWorld({}, {
+    role: 'admin', app: { redirectUris: ['http://localhost:8080/callback'] },
+  }));
   const { app: koa, gateway } = createDemoApi({ issuer: server.url, ...gatewayCreds, timeoutMs: 15_000 });
   const listening = koa.listen(0, '127.0.0.1');
   await new Promise((resolve) => listening.once('listening', resolve));
@@ -51,7 +52,6 @@ async function post(path: string, token: string, init: { 'content-type'?: string
 
 describe('the demo V2 API: connect, call, revoke, 401', () => {
   test('the whole path', async () => {
-    const config = await rpConfig(server, app);
     const scope = 'openid offline_access company:read schedules:read timepunches:write';
 
     // 1. The admin connects the app (login + consent); the app gets its tokens.

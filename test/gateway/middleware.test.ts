@@ -8,10 +8,10 @@ import { acceptIntrospection } from '../../src/gateway/acceptance.js';
 import { AnswerCache } from '../../src/gateway/cache.js';
 import { createGateway, type AuthorizationServerError, type GatewayOptions } from '../../src/gateway/index.js';
 import { createToken } from '../../src/tokens/tokens.js';
+import { freePort } from '../helpers/http.js';
 import { authorize, connect, introspect, rpConfig } from '../helpers/oauth.js';
-import {
-  freePort, makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser,
-} from '../helpers/server.js';
+import { makeApp, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { startOAuthWorld } from '../helpers/world.js';
 import { bearer, call, closeServer, listen, startApi, startSilentServer, type TestApi } from './helpers.js';
 
 let server: TestServer;
@@ -38,15 +38,9 @@ async function revokeApp(clientId: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
-  const company = await makeCompany(server.db);
-  companyGuid = company.guid;
-  admin = await makeUser(server.db, companyGuid, 'admin');
   // A manager: their role may grant every read scope (an employee's may not grant company:read).
-  member = await makeUser(server.db, companyGuid, 'manager');
-  app = await makeApp(server);
-  gatewayCreds = await makeGateway(server);
-  config = await rpConfig(server, app);
+  ({ server, companyGuid, user: member, app, gateway: gatewayCreds, config } = await startOAuthWorld({}, { role: 'manager' }));
+  admin = await makeUser(server.db, companyGuid, 'admin');
   adminPat = (await createToken(server.db, admin.user, { kind: 'access_token', name: 'admin', scopes: ['company:read', 'developer_tools:write'], expiresAt: null })).token;
   api = await startApi(gatewayOptions());
 });

@@ -4,6 +4,7 @@
 // it on close (the flag itself is refused by launch(); only launchPersistentContext takes one).
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { DEVELOPER_TOOLS } from './admin.js';
 import type { TestUser } from './server.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -33,5 +34,5 @@ export async function signInPage(page: Page, origin: string, user: TestUser): Pr
   await page.goto(`${origin}/login`);
   await page.fill('#email', user.email);
   await page.fill('#password', user.password);
-  await Promise.all([page.waitForURL(`${origin}/settings/developer-tools`), page.click('form#login button[type=submit]')]);
+  await Promise.all([page.waitForURL(`${origin}${DEVELOPER_TOOLS}`), page.click('form#login button[type=submit]')]);
 }

@@ -1,8 +1,14 @@
-// The relying party side of tests: openid-client against the real server, and a small
-// cookie-keeping user agent that walks the login and consent pages like a browser would.
+// The relying party side of tests (and of the benchmark, scripts/bench/): openid-client against
+// a real server, a small cookie-keeping user agent that walks the login and consent pages like a
+// browser would, and raw calls to the token, introspection and userinfo endpoints.
 import * as oidc from 'openid-client';
-import type { SettingsOverrides } from '../../src/config.js';
-import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from './server.js';
+import { basicAuth, type ClientCredentials } from './http.js';
+import type { TestApp, TestUser } from './server.js';
+
+/** Where a server answers: a TestServer, or any instance's base URL as `{ url }`. */
+export interface Origin {
+  url: string;
+}
 
 /** Applies Set-Cookie header lines to a cookie jar (name → value); expired or empty cookies are removed. */
 export function storeCookies(jar: Map<string, string>, setCookie: readonly string[]): void {
@@ -23,15 +29,11 @@ export class UserAgent {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
-  #store(res: Response): void {
-    storeCookies(this.cookies, res.headers.getSetCookie());
-  }
-
   async request(url: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookies.size) headers.set('cookie', this.#cookieHeader());
     const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    this.#store(res);
+    storeCookies(this.cookies, res.headers.getSetCookie());
     return res;
   }
 
@@ -53,6 +55,7 @@ export class UserAgent {
     while (res.status >= 300 && res.status < 400) {
       url = new URL(res.headers.get('location')!, url).href;
       if (!url.startsWith(origin)) return { res, url };
+      await res.arrayBuffer(); // read, so the connection is free for the next request (the bench walks thousands)
       res = await this.get(url);
     }
     return { res, url };
@@ -61,11 +64,11 @@ export class UserAgent {
 
 export function formField(html: string, name: string): string {
   const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
-  if (!m) throw new Error(`no field ${name} in page`);
+  if (!m) throw new Error(`no field ${name} in page: ${html.slice(0, 300)}`);
   return m[1]!;
 }
 
-export async function rpConfig(server: TestServer, app: Pick<TestApp, 'clientId' | 'clientSecret'>): Promise<oidc.Configuration> {
+export async function rpConfig(server: Origin, app: Pick<TestApp, 'clientId' | 'clientSecret'>): Promise<oidc.Configuration> {
   return oidc.discovery(
     new URL(server.url),
     app.clientId,
@@ -89,6 +92,8 @@ export interface AuthorizeResult {
   codeVerifier: string;
   state: string;
   agent: UserAgent;
+  /** The login page was shown (the agent had no session at the authorization server). */
+  loginShown: boolean;
   consentShown: boolean;
 }
 
@@ -97,7 +102,8 @@ export interface AuthorizeResult {
  * the browser was sent to (holding the code), without redeeming it.
  */
 export async function authorize(
-  server: TestServer, config: oidc.Configuration, app: TestApp, user: TestUser, opts: AuthorizeOptions = {},
+  server: Origin, config: oidc.Configuration, app: Pick<TestApp, 'redirectUri'>, user: Pick<TestUser, 'email' | 'password'>,
+  opts: AuthorizeOptions = {},
 ): Promise<AuthorizeResult> {
   const agent = opts.agent ?? new UserAgent();
   const codeVerifier = opts.codeVerifier ?? oidc.randomPKCECodeVerifier();
@@ -116,6 +122,7 @@ export async function authorize(
     ...opts.extra,
   });
   let { res, url: at } = await agent.follow(await agent.get(url.href), url.href, server.url);
+  let loginShown = false;
   let consentShown = false;
   for (let step = 0; step < 4 && !at.startsWith(app.redirectUri); step++) {
     const html = await res.text();
@@ -124,6 +131,7 @@ export async function authorize(
     if (!uid) throw new Error(`not an interaction page at ${at}: ${html.slice(0, 300)}`);
     const csrf = formField(html, '_csrf');
     if (html.includes('id="login"')) {
+      loginShown = true;
       res = await agent.postForm(`${server.url}/interaction/${uid}/login`, { _csrf: csrf, email: user.email, password: user.password });
     } else if (html.includes('id="consent"')) {
       consentShown = true;
@@ -135,12 +143,14 @@ export async function authorize(
     ({ res, url: at } = await agent.follow(res, `${server.url}/interaction/${uid}`, server.url));
   }
   if (!at.startsWith(app.redirectUri)) throw new Error(`never reached the redirect URI (at ${at})`);
-  return { callbackUrl: new URL(at), codeVerifier, state, agent, consentShown };
+  await res.arrayBuffer();
+  return { callbackUrl: new URL(at), codeVerifier, state, agent, loginShown, consentShown };
 }
 
 /** Full flow: authorize, then redeem the code. */
 export async function connect(
-  server: TestServer, config: oidc.Configuration, app: TestApp, user: TestUser, opts: AuthorizeOptions = {},
+  server: Origin, config: oidc.Configuration, app: Pick<TestApp, 'redirectUri'>, user: Pick<TestUser, 'email' | 'password'>,
+  opts: AuthorizeOptions = {},
 ) {
   const a = await authorize(server, config, app, user, opts);
   const tokens = await oidc.authorizationCodeGrant(config, a.callbackUrl, {
@@ -149,47 +159,46 @@ export async function connect(
   return { ...a, tokens };
 }
 
-/** RFC 7662 introspection as a gateway (client_secret_basic), raw JSON. */
-export async function introspect(server: TestServer, gateway: { clientId: string; clientSecret: string }, token: string, hint?: string) {
-  const res = await fetch(`${server.url}/token/introspection`, {
+/** `connect`, flattened: the agent, whether consent was asked, the access token and the refresh token. */
+export async function connectUser(
+  server: Origin, config: oidc.Configuration, app: Pick<TestApp, 'redirectUri'>, user: Pick<TestUser, 'email' | 'password'>,
+  opts: AuthorizeOptions = {},
+) {
+  const r = await connect(server, config, app, user, opts);
+  return { agent: r.agent, consentShown: r.consentShown, accessToken: r.tokens.access_token, refreshToken: r.tokens.refresh_token! };
+}
+
+/** A form POST authenticated with client_secret_basic; the status and the JSON answer. */
+async function postAsClient(url: string, client: ClientCredentials, fields: Record<string, string>) {
+  const res = await fetch(url, {
     method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${encodeURIComponent(gateway.clientId)}:${encodeURIComponent(gateway.clientSecret)}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ token, ...(hint ? { token_type_hint: hint } : {}) }),
+    headers: { authorization: basicAuth(client), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** RFC 7662 introspection authenticated as `client` (a gateway, or the token's own app), raw JSON. */
+export function introspect(server: Origin, client: ClientCredentials, token: string, hint?: string) {
+  return postAsClient(`${server.url}/token/introspection`, client, { token, ...(hint ? { token_type_hint: hint } : {}) });
 }
 
 /** Raw token endpoint call (for races and hostile input), client_secret_basic. */
-export async function tokenRequest(server: TestServer, app: Pick<TestApp, 'clientId' | 'clientSecret'>, params: Record<string, string>) {
-  const res = await fetch(`${server.url}/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${encodeURIComponent(app.clientId)}:${encodeURIComponent(app.clientSecret)}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams(params),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+export function tokenRequest(server: Origin, app: ClientCredentials, params: Record<string, string>) {
+  return postAsClient(`${server.url}/token`, app, params);
 }
 
-/** The usual cast of an OAuth test: a server, a company with one employee, an app, a gateway, and the app's openid-client configuration. */
-export interface OAuthWorld {
-  server: TestServer;
-  companyGuid: string;
-  user: TestUser;
-  app: TestApp;
-  gateway: { clientId: string; clientSecret: string };
-  config: oidc.Configuration;
+export function refresh(server: Origin, app: ClientCredentials, refreshToken: string) {
+  return tokenRequest(server, app, { grant_type: 'refresh_token', refresh_token: refreshToken });
 }
 
-export async function startOAuthWorld(overrides: SettingsOverrides = {}): Promise<OAuthWorld> {
-  const server = await startTestServer(overrides);
-  const company = await makeCompany(server.db);
-  const user = await makeUser(server.db, company.guid, 'employee');
-  const app = await makeApp(server);
-  const gateway = await makeGateway(server);
-  return { server, companyGuid: company.guid, user, app, gateway, config: await rpConfig(server, app) };
+export function clientCredentials(server: Origin, app: ClientCredentials, companyGuid: string) {
+  return tokenRequest(server, app, { grant_type: 'client_credentials', scope: 'schedules:read', company: companyGuid });
+}
+
+/** The status of GET /me with the access token. */
+export async function userinfo(server: Origin, accessToken: string): Promise<number> {
+  const res = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+  await res.arrayBuffer();
+  return res.status;
 }

@@ -1,6 +1,5 @@
 // A real grantledger server on a real port and a fresh database, plus fixtures made through
 // the same modules the CLI uses.
-import { createServer } from 'node:net';
 import { createApp, createGateway, type NewApp } from '../../src/clients/clients.js';
 import { loadSettings, type Settings, type SettingsOverrides } from '../../src/config.js';
 import { createCompany, createUser, type Role, type User } from '../../src/companies/users.js';
@@ -9,17 +8,7 @@ import { randomSecret } from '../../src/shared/crypto.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, type ClientCredentials } from './http.js';
 
 export interface TestServer {
   url: string;
@@ -96,7 +85,7 @@ export async function makeApp(server: TestServer, overrides: Partial<NewApp> = {
   };
 }
 
-export async function makeGateway(server: TestServer): Promise<{ clientId: string; clientSecret: string }> {
+export async function makeGateway(server: TestServer): Promise<ClientCredentials> {
   const g = await createGateway(server.db, `Gateway ${++seq}`);
   return { clientId: g.client_id, clientSecret: g.client_secret };
 }

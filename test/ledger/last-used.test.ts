@@ -1,10 +1,11 @@
 // `last_used_at` of a connection: set when the app's tokens are used — introspection, userinfo,
 // refresh — and written at most once per interval, so the hot path does not write on every call.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { introspect, rpConfig } from '../helpers/oauth.js';
+import { signIn, type AdminSession } from '../helpers/admin.js';
+import { clientCredentials, connectUser, introspect, refresh, rpConfig, userinfo } from '../helpers/oauth.js';
 import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 import type { Company } from '../../src/companies/users.js';
-import { clientCredentials, connectUser, eventually, refresh, signIn, userinfo, type AdminSession } from './helpers.js';
 
 const INTERVAL_S = 3;
 
@@ -71,8 +72,8 @@ describe('last_used_at of connected apps', () => {
     const start = await lastUsed(sessionA, c.app);
     expect((await introspect(server, gateway, `${c.accessToken}x`)).body).toEqual({ active: false });
     expect((await introspect(server, gateway, c.refreshToken)).body).toEqual({ active: false }); // gateways never accept refresh tokens
-    expect(await userinfo(server.url, `${c.accessToken}x`)).toBe(401);
-    expect((await refresh(server.url, c.app, `${c.refreshToken}x`)).status).toBe(400);
+    expect(await userinfo(server, `${c.accessToken}x`)).toBe(401);
+    expect((await refresh(server, c.app, `${c.refreshToken}x`)).status).toBe(400);
     await sleep(200);
     expect(await lastUsed(sessionA, c.app)).toBe(start);
   });
@@ -96,7 +97,7 @@ describe('last_used_at of connected apps', () => {
     const c = await connected(fast, userA);
     const start = await lastUsed(sessionA, c.app);
     const before = Date.now();
-    expect(await userinfo(server.url, c.accessToken)).toBe(200);
+    expect(await userinfo(server, c.accessToken)).toBe(200);
     expect(await lastUsedAfter(sessionA, c.app, start)).toBeGreaterThanOrEqual(before);
   });
 
@@ -105,14 +106,14 @@ describe('last_used_at of connected apps', () => {
     const c = await connected(fast, userA);
     const start = await lastUsed(sessionA, c.app);
     const before = Date.now();
-    expect((await refresh(server.url, c.app, c.refreshToken)).status).toBe(200);
+    expect((await refresh(server, c.app, c.refreshToken)).status).toBe(200);
     expect(await lastUsedAfter(sessionA, c.app, start)).toBeGreaterThanOrEqual(before);
   });
 
   test('a client-credentials token’s introspection sets it', async () => {
     const { server, gateway, sessionA, userA, A } = fast;
     const c = await connected(fast, userA);
-    const cc = await clientCredentials(server.url, c.app, A.guid);
+    const cc = await clientCredentials(server, c.app, A.guid);
     expect(cc.status).toBe(200);
     await sleep(50);
     const start = await lastUsed(sessionA, c.app);
@@ -130,7 +131,7 @@ describe('last_used_at of connected apps', () => {
     expect((await sessionA.revoke(c.app.clientId)).status).toBe(200);
     const frozen = (await row())!.last_used_at;
     expect((await introspect(server, gateway, c.accessToken)).body).toEqual({ active: false });
-    expect(await userinfo(server.url, c.accessToken)).toBe(401);
+    expect(await userinfo(server, c.accessToken)).toBe(401);
     const again = await connected(fast, userA, c.app);
     const start = await lastUsed(sessionA, c.app);
     expect((await introspect(server, gateway, again.accessToken)).body.active).toBe(true);
@@ -151,8 +152,8 @@ describe('last_used_at of connected apps', () => {
     let refreshToken = c.refreshToken;
     for (let i = 0; i < 3; i++) {
       expect((await introspect(server, gateway, c.accessToken)).body.active).toBe(true);
-      expect(await userinfo(server.url, c.accessToken)).toBe(200);
-      const r = await refresh(server.url, c.app, refreshToken);
+      expect(await userinfo(server, c.accessToken)).toBe(200);
+      const r = await refresh(server, c.app, refreshToken);
       expect(r.status).toBe(200);
       refreshToken = String(r.body.refresh_token);
     }
@@ -163,7 +164,7 @@ describe('last_used_at of connected apps', () => {
     // Once the interval has passed, the next use is written again.
     await sleep(INTERVAL_S * 1000 - (Date.now() - first) + 100);
     const before = Date.now();
-    expect(await userinfo(server.url, c.accessToken)).toBe(200);
+    expect(await userinfo(server, c.accessToken)).toBe(200);
     expect(await lastUsedAfter(sessionA, c.app, first)).toBeGreaterThanOrEqual(before);
   });
 
@@ -171,7 +172,7 @@ describe('last_used_at of connected apps', () => {
     const { server, gateway, sessionA, userA, A } = long;
     const c = await connected(long, userA);
     // The first connection is used through a user's token and a client-credentials token.
-    const cc = await clientCredentials(server.url, c.app, A.guid);
+    const cc = await clientCredentials(server, c.app, A.guid);
     expect(cc.status).toBe(200);
     expect((await introspect(server, gateway, c.accessToken)).body.active).toBe(true);
     expect((await introspect(server, gateway, String(cc.body.access_token))).body.active).toBe(true);
@@ -188,7 +189,7 @@ describe('last_used_at of connected apps', () => {
     expect((await sessionA.revoke(c.app.clientId)).status).toBe(200);
     await connected(long, userA, c.app);
     expect(await lastUsed(sessionA, c.app)).toBeNull();
-    const cc2 = await clientCredentials(server.url, c.app, A.guid);
+    const cc2 = await clientCredentials(server, c.app, A.guid);
     expect(cc2.status).toBe(200);
     expect((await introspect(server, gateway, String(cc2.body.access_token))).body.active).toBe(true);
     await lastUsedAfter(sessionA, c.app, null);

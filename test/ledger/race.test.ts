@@ -4,10 +4,12 @@
 // already in flight when the revoke ran.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { performance } from 'node:perf_hooks';
-import { introspect, rpConfig } from '../helpers/oauth.js';
-import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer } from '../helpers/server.js';
+import { signIn, type AdminSession } from '../helpers/admin.js';
+import { clientCredentials, connectUser, introspect, refresh } from '../helpers/oauth.js';
+import { makeCompany, makeUser, type TestApp, type TestServer } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
+import { startOAuthWorld } from '../helpers/world.js';
 import type { Company } from '../../src/companies/users.js';
-import { clientCredentials, connectUser, eventually, introspectAs, refresh, signIn, type AdminSession } from './helpers.js';
 
 interface Chain {
   company: Company;
@@ -35,12 +37,10 @@ const chains: Chain[] = [];
 const ccTokensA: string[] = [];
 
 beforeAll(async () => {
-  server = await startTestServer();
-  app = await makeApp(server);
-  gateway = await makeGateway(server);
-  const config = await rpConfig(server, app);
-  [A, B] = await Promise.all([makeCompany(server.db), makeCompany(server.db)]);
-  const admin = await makeUser(server.db, A.guid, 'admin');
+  const world = await startOAuthWorld({}, { role: 'admin' });
+  ({ server, app, gateway, company: A } = world);
+  const { config, user: admin } = world;
+  B = await makeCompany(server.db);
   for (const [company, n] of [[A, 4], [B, 1]] as const) {
     for (let i = 0; i < n; i++) {
       const user = i === 0 && company === A ? admin : await makeUser(server.db, company.guid, 'employee');
@@ -48,7 +48,7 @@ beforeAll(async () => {
       chains.push({ company, access: c.accessToken, refresh: c.refreshToken, issued: [c.accessToken, c.refreshToken] });
     }
   }
-  for (let i = 0; i < 2; i++) ccTokensA.push(String((await clientCredentials(server.url, app, A.guid)).body.access_token));
+  for (let i = 0; i < 2; i++) ccTokensA.push(String((await clientCredentials(server, app, A.guid)).body.access_token));
   adminA = await signIn(server, admin);
 });
 afterAll(() => server.close());
@@ -71,7 +71,7 @@ describe('revocation racing introspection and refresh', () => {
     const refreshLoop = async (chain: Chain) => {
       while (!stop) {
         const start = performance.now();
-        const r = await refresh(server.url, app, chain.refresh);
+        const r = await refresh(server, app, chain.refresh);
         const ok = r.status === 200;
         calls.push({ kind: 'refresh', company: label(chain.company), start, end: performance.now(), ok });
         if (ok) {
@@ -130,10 +130,10 @@ describe('revocation racing introspection and refresh', () => {
     // the revoke — is inactive now, asked as a gateway and as the app itself.
     for (const chain of chains.filter((c) => c.company === A)) {
       for (const token of chain.issued) {
-        expect((await introspectAs(server.url, app, token)).body).toEqual({ active: false });
+        expect((await introspect(server, app, token)).body).toEqual({ active: false });
       }
       expect((await introspect(server, gateway, chain.access)).body).toEqual({ active: false });
-      expect((await refresh(server.url, app, chain.refresh)).body.error).toBe('invalid_grant');
+      expect((await refresh(server, app, chain.refresh)).body.error).toBe('invalid_grant');
     }
     for (const token of ccTokensA) expect((await introspect(server, gateway, token)).body).toEqual({ active: false });
     const bChain = chains.find((c) => c.company === B)!;

@@ -4,12 +4,13 @@
 // new connection.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type * as oidc from 'openid-client';
-import { authorize, introspect, rpConfig, tokenRequest, type AuthorizeResult, type UserAgent } from '../helpers/oauth.js';
-import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
-import type { Company } from '../../src/companies/users.js';
+import { signIn, type AdminSession, type ApiResponse } from '../helpers/admin.js';
 import {
-  clientCredentials, connectUser, introspectAs, refresh, signIn, userinfo, type AdminSession, type ApiAnswer,
-} from './helpers.js';
+  authorize, clientCredentials, connectUser, introspect, refresh, tokenRequest, userinfo, type AuthorizeResult, type UserAgent,
+} from '../helpers/oauth.js';
+import { makeCompany, makeUser, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { startOAuthWorld } from '../helpers/world.js';
+import type { Company } from '../../src/companies/users.js';
 
 let server: TestServer;
 let app: TestApp;
@@ -47,13 +48,13 @@ async function populate(): Promise<CompanyWorld> {
   ]);
   const a1 = await connectUser(server, config, app, alice);
   expect(a1.consentShown).toBe(true);
-  const r1 = await refresh(server.url, app, a1.refreshToken);
+  const r1 = await refresh(server, app, a1.refreshToken);
   expect(r1.status).toBe(200);
   const a2 = await connectUser(server, config, app, alice, { scope: 'schedules:read' }); // a second browser
   expect(a2.consentShown).toBe(false);
   const b1 = await connectUser(server, config, app, bob);
   const unredeemed = await authorize(server, config, app, admin, { scope: 'openid schedules:read company_access' });
-  const cc = await Promise.all([clientCredentials(server.url, app, company.guid), clientCredentials(server.url, app, company.guid)]);
+  const cc = await Promise.all([clientCredentials(server, app, company.guid), clientCredentials(server, app, company.guid)]);
   for (const c of cc) expect(c.status).toBe(200);
   return {
     company, admin, alice, bob, aliceAgent: a1.agent, session: await signIn(server, admin),
@@ -74,13 +75,10 @@ function redeem(a: AuthorizeResult) {
 const inactive = { active: false };
 let A: CompanyWorld;
 let B: CompanyWorld;
-let revoked: ApiAnswer;
+let revoked: ApiResponse;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  app = await makeApp(server);
-  gateway = await makeGateway(server);
-  config = await rpConfig(server, app);
+  ({ server, app, gateway, config } = await startOAuthWorld());
   A = await populate();
   B = await populate();
 });
@@ -94,9 +92,9 @@ describe('revoking a connected app for one company', () => {
       for (const t of w.accessTokens) {
         expect((await introspect(server, gateway, t)).body).toMatchObject({ active: true, company_guid: w.company.guid, client_id: app.clientId });
         // The second browser's plain-OAuth token has no openid scope: userinfo is not for it.
-        expect(await userinfo(server.url, t)).toBe(t === w.accessTokens[2] ? 403 : 200);
+        expect(await userinfo(server, t)).toBe(t === w.accessTokens[2] ? 403 : 200);
       }
-      for (const t of w.refreshTokens) expect((await introspectAs(server.url, app, t)).body).toMatchObject({ active: true });
+      for (const t of w.refreshTokens) expect((await introspect(server, app, t)).body).toMatchObject({ active: true });
       for (const t of w.ccTokens) expect((await introspect(server, gateway, t)).body).toMatchObject({ active: true, company_guid: w.company.guid });
     }
   });
@@ -120,18 +118,18 @@ describe('revoking a connected app for one company', () => {
   test('every A token of every kind is dead', async () => {
     for (const t of A.accessTokens) {
       expect((await introspect(server, gateway, t)).body).toEqual(inactive);
-      expect((await introspectAs(server.url, app, t)).body).toEqual(inactive);
-      expect(await userinfo(server.url, t)).toBe(401);
+      expect((await introspect(server, app, t)).body).toEqual(inactive);
+      expect(await userinfo(server, t)).toBe(401);
     }
     for (const t of [...A.refreshTokens, A.rotatedRefreshToken]) {
-      expect((await introspectAs(server.url, app, t)).body).toEqual(inactive);
-      const r = await refresh(server.url, app, t);
+      expect((await introspect(server, app, t)).body).toEqual(inactive);
+      const r = await refresh(server, app, t);
       expect(r.status).toBe(400);
       expect(r.body.error).toBe('invalid_grant');
     }
     for (const t of A.ccTokens) {
       expect((await introspect(server, gateway, t)).body).toEqual(inactive);
-      expect((await introspectAs(server.url, app, t)).body).toEqual(inactive);
+      expect((await introspect(server, app, t)).body).toEqual(inactive);
     }
     const code = await redeem(A.unredeemed);
     expect(code).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
@@ -151,7 +149,7 @@ describe('revoking a connected app for one company', () => {
   });
 
   test('A: no new client-credentials token; revoking again and reading the app answer 404', async () => {
-    const cc = await clientCredentials(server.url, app, A.company.guid);
+    const cc = await clientCredentials(server, app, A.company.guid);
     expect(cc.status).toBe(400);
     expect(cc.body.error).toBe('unauthorized_client');
     const again = await A.session.revoke(app.clientId);
@@ -163,17 +161,17 @@ describe('revoking a connected app for one company', () => {
   test('none of B’s tokens is touched', async () => {
     for (const t of B.accessTokens) {
       expect((await introspect(server, gateway, t)).body).toMatchObject({ active: true, company_guid: B.company.guid });
-      expect(await userinfo(server.url, t)).toBe(t === B.accessTokens[2] ? 403 : 200);
+      expect(await userinfo(server, t)).toBe(t === B.accessTokens[2] ? 403 : 200);
     }
     for (const t of B.ccTokens) expect((await introspect(server, gateway, t)).body).toMatchObject({ active: true, company_guid: B.company.guid });
     for (const t of B.refreshTokens) {
-      const r = await refresh(server.url, app, t);
+      const r = await refresh(server, app, t);
       expect(r.status).toBe(200);
       expect((await introspect(server, gateway, String(r.body.access_token))).body).toMatchObject({ active: true });
     }
     const code = await redeem(B.unredeemed);
     expect(code.status).toBe(200);
-    expect((await clientCredentials(server.url, app, B.company.guid)).status).toBe(200);
+    expect((await clientCredentials(server, app, B.company.guid)).status).toBe(200);
     expect((await B.session.api('GET', `/connected-apps/${app.clientId}`)).status).toBe(200);
   });
 
@@ -220,10 +218,10 @@ describe('revoking a connected app for one company', () => {
     expect((await introspect(server, gateway, again.accessToken)).body).toMatchObject({ active: true, company_guid: A.company.guid });
     for (const t of A.accessTokens) expect((await introspect(server, gateway, t)).body).toEqual(inactive);
     for (const t of A.ccTokens) expect((await introspect(server, gateway, t)).body).toEqual(inactive);
-    expect((await refresh(server.url, app, A.refreshTokens[0]!)).body.error).toBe('invalid_grant');
+    expect((await refresh(server, app, A.refreshTokens[0]!)).body.error).toBe('invalid_grant');
     // An employee's consent never restores company-wide access: only an admin can give it again.
-    expect((await clientCredentials(server.url, app, A.company.guid)).body.error).toBe('unauthorized_client');
+    expect((await clientCredentials(server, app, A.company.guid)).body.error).toBe('unauthorized_client');
     await authorize(server, config, app, A.admin, { scope: 'openid schedules:read company_access' });
-    expect((await clientCredentials(server.url, app, A.company.guid)).status).toBe(200);
+    expect((await clientCredentials(server, app, A.company.guid)).status).toBe(200);
   });
 });

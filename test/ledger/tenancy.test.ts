@@ -3,20 +3,21 @@
 // hostile or malformed requests revoke nothing.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type * as oidc from 'openid-client';
-import { UserAgent, formField, introspect, rpConfig } from '../helpers/oauth.js';
-import { makeApp, makeCompany, makeGateway, makeUser, reloadUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { AdminSession, DEVELOPER_TOOLS as PAGE, signIn, type SignedIn } from '../helpers/admin.js';
+import { UserAgent, connectUser, formField, introspect, rpConfig } from '../helpers/oauth.js';
+import { makeApp, makeCompany, makeUser, reloadUser, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { startOAuthWorld } from '../helpers/world.js';
 import type { Company } from '../../src/companies/users.js';
 import { deactivateUser, reactivateUser, setRole } from '../../src/companies/membership.js';
 import { randomSecret } from '../../src/shared/crypto.js';
-import { AdminSession, PAGE, connectUser, signIn } from './helpers.js';
 
 let server: TestServer;
 let gateway: { clientId: string; clientSecret: string };
 let A: Company;
 let B: Company;
 let adminA: TestUser;
-let sessionA: AdminSession;
-let sessionB: AdminSession;
+let sessionA: SignedIn;
+let sessionB: SignedIn;
 /** Connected to A and B. */
 let shared: TestApp;
 /** Connected to B only. */
@@ -37,12 +38,11 @@ async function stillConnected(): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
-  gateway = await makeGateway(server);
-  [A, B] = await Promise.all([makeCompany(server.db, 'Acme'), makeCompany(server.db, 'Globex')]);
-  adminA = await makeUser(server.db, A.guid, 'admin');
+  ({ server, gateway, company: A, user: adminA, app: shared } = await startOAuthWorld({}, {
+    companyName: 'Acme', role: 'admin', app: { name: 'Shared Payroll' },
+  }));
+  B = await makeCompany(server.db, 'Globex');
   const adminB = await makeUser(server.db, B.guid, 'admin');
-  shared = await makeApp(server, { name: 'Shared Payroll' });
   foreign = await makeApp(server, { name: 'Globex Secret Integration' });
   sharedTokenA = await connectTo(shared, adminA);
   await connectTo(shared, adminB);
@@ -135,7 +135,7 @@ describe('tenancy of Connected Apps', () => {
       expect(res.body.error?.code).toBe('csrf_failed');
     }
     // A GET never needs it (safe method), and the right token would have worked (see revoke.test).
-    expect((await sessionA.api('GET', `/connected-apps/${shared.clientId}`, { csrf: null })).status).toBe(200);
+    expect((await sessionA.api('GET', `/connected-apps/${shared.clientId}`, undefined, { csrf: null })).status).toBe(200);
     const audit = await sessionA.api('GET', '/audit-events');
     expect((audit.body.data as Array<{ action: string }>).filter((e) => e.action === 'connection.revoked')).toEqual([]);
     await stillConnected();

@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as oidc from 'openid-client';
-import { introspect, rpConfig } from '../helpers/oauth.js';
-import { freePort, makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { signIn, type AdminSession } from '../helpers/admin.js';
+import { freePort } from '../helpers/http.js';
+import { clientCredentials, connectUser, introspect, refresh, rpConfig, userinfo } from '../helpers/oauth.js';
+import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
 import { packageRoot } from '../../src/shared/paths.js';
-import { clientCredentials, connectUser, refresh, signIn, userinfo, type AdminSession } from './helpers.js';
 
 let one: TestServer;
 let twoUrl: string;
@@ -82,29 +83,29 @@ async function holdTokens(viaUrl: string): Promise<Held> {
   const company = await makeCompany(one.db);
   const admin = await makeUser(one.db, company.guid, 'admin');
   const user = await makeUser(one.db, company.guid, 'employee');
-  const via = { ...one, url: viaUrl } as TestServer;
+  const via = { url: viaUrl };
   const c = await connectUser(via, await configVia(viaUrl), app, user);
   // The admin gives the app company-wide access (client credentials for the company).
   await connectUser(via, await configVia(viaUrl), app, admin, { scope: 'openid schedules:read company_access' });
-  const first = await refresh(viaUrl, app, c.refreshToken); // the chain continues on `via`
+  const first = await refresh(via, app, c.refreshToken); // the chain continues on `via`
   expect(first.status).toBe(200);
-  const cc = await clientCredentials(viaUrl, app, company.guid);
+  const cc = await clientCredentials(via, app, company.guid);
   expect(cc.status).toBe(200);
   return { company: company.guid, access: String(first.body.access_token), refresh: String(first.body.refresh_token), cc: String(cc.body.access_token), admin };
 }
 
 async function expectAlive(url: string, h: Held): Promise<void> {
-  expect((await introspect({ url } as TestServer, gateway, h.access)).body).toMatchObject({ active: true, company_guid: h.company });
-  expect((await introspect({ url } as TestServer, gateway, h.cc)).body).toMatchObject({ active: true, company_guid: h.company });
-  expect(await userinfo(url, h.access)).toBe(200);
+  expect((await introspect({ url }, gateway, h.access)).body).toMatchObject({ active: true, company_guid: h.company });
+  expect((await introspect({ url }, gateway, h.cc)).body).toMatchObject({ active: true, company_guid: h.company });
+  expect(await userinfo({ url }, h.access)).toBe(200);
 }
 
 async function expectDead(url: string, h: Held): Promise<void> {
-  expect((await introspect({ url } as TestServer, gateway, h.access)).body).toEqual({ active: false });
-  expect((await introspect({ url } as TestServer, gateway, h.cc)).body).toEqual({ active: false });
-  expect(await userinfo(url, h.access)).toBe(401);
-  expect((await refresh(url, app, h.refresh)).body.error).toBe('invalid_grant');
-  expect((await clientCredentials(url, app, h.company)).body.error).toBe('unauthorized_client');
+  expect((await introspect({ url }, gateway, h.access)).body).toEqual({ active: false });
+  expect((await introspect({ url }, gateway, h.cc)).body).toEqual({ active: false });
+  expect(await userinfo({ url }, h.access)).toBe(401);
+  expect((await refresh({ url }, app, h.refresh)).body.error).toBe('invalid_grant');
+  expect((await clientCredentials({ url }, app, h.company)).body.error).toBe('unauthorized_client');
 }
 
 beforeAll(async () => {

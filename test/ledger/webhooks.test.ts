@@ -6,12 +6,14 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { rpConfig } from '../helpers/oauth.js';
+import { signIn, type AdminSession } from '../helpers/admin.js';
 import { createTestDatabase } from '../helpers/db.js';
-import { freePort, makeApp, makeCompany, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { freePort } from '../helpers/http.js';
+import { connectUser, rpConfig } from '../helpers/oauth.js';
+import { makeApp, makeCompany, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 import type { Company } from '../../src/companies/users.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../../src/webhooks/signature.js';
-import { connectUser, eventually, signIn, type AdminSession } from './helpers.js';
 
 interface Arrival {
   path: string;

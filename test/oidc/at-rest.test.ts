@@ -11,9 +11,11 @@ import * as oidc from 'openid-client';
 import { loadKeys } from '../../src/oidc/keys.js';
 import { sha256 } from '../../src/shared/crypto.js';
 import { createToken } from '../../src/tokens/tokens.js';
+import { signIn } from '../helpers/admin.js';
 import { createSqliteTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { formField, introspect, rpConfig, tokenRequest, UserAgent } from '../helpers/oauth.js';
-import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestServer } from '../helpers/server.js';
+import { formField, introspect, tokenRequest, UserAgent } from '../helpers/oauth.js';
+import type { TestServer } from '../helpers/server.js';
+import { startOAuthWorld } from '../helpers/world.js';
 
 let database: TestDatabase;
 let server: TestServer;
@@ -32,17 +34,13 @@ function keep(name: string, value: unknown): void {
 
 beforeAll(async () => {
   database = await createSqliteTestDatabase();
-  server = await startTestServer(undefined, database);
-  const company = await makeCompany(server.db);
-  const admin = await makeUser(server.db, company.guid, 'admin');
+  const world = await startOAuthWorld({}, { database, role: 'admin', app: { webhookUrl: 'https://hooks.example.com/grantledger' } });
+  server = world.server;
+  const { company, user: admin, app, gateway, config } = world;
   keep('user password', admin.password);
-
-  const app = await makeApp(server, { webhookUrl: 'https://hooks.example.com/grantledger' });
   keep('client secret', app.clientSecret);
   keep('webhook secret', app.webhookSecret);
-  const gateway = await makeGateway(server);
   keep('gateway secret', gateway.clientSecret);
-  const config = await rpConfig(server, app);
 
   // Authorization code + PKCE through the login and consent pages, walked step by step so the
   // database can be copied while the user sits on the consent page (a live Interaction row,
@@ -109,12 +107,7 @@ beforeAll(async () => {
   }
 
   // A Developer Tools sign-in: its session cookie.
-  const browser = new UserAgent();
-  const page = await browser.get(`${server.url}/login`);
-  const signIn = await browser.postForm(`${server.url}/login`, {
-    _csrf: formField(await page.text(), '_csrf'), email: admin.email, password: admin.password,
-  });
-  expect(signIn.status).toBe(303);
+  const { agent: browser } = await signIn(server, admin);
   expect(browser.cookies.get('gl.admin')).toEqual(expect.any(String));
   keep('admin session cookie', browser.cookies.get('gl.admin'));
 

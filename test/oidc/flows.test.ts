@@ -1,8 +1,9 @@
 // The standard flows with openid-client as the relying party, against the real server.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { authorize, connect, introspect, rpConfig, startOAuthWorld } from '../helpers/oauth.js';
+import { authorize, connect, introspect, rpConfig } from '../helpers/oauth.js';
 import { makeApp, makeUser, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { startOAuthWorld } from '../helpers/world.js';
 
 let server: TestServer;
 let app: TestApp;

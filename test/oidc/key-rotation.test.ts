@@ -6,8 +6,9 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import * as oidc from 'openid-client';
 import { rotateKeys } from '../../src/oidc/keys.js';
-import { authorize, connect, introspect, startOAuthWorld, type OAuthWorld } from '../helpers/oauth.js';
-import { eventually } from '../ledger/helpers.js';
+import { authorize, connect, introspect } from '../helpers/oauth.js';
+import { eventually } from '../helpers/wait.js';
+import { startOAuthWorld, type OAuthWorld } from '../helpers/world.js';
 
 let world: OAuthWorld;
 

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { authorize, rpConfig, tokenRequest, UserAgent } from '../helpers/oauth.js';
-import { makeApp, makeCompany, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { makeApp, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { startOAuthWorld } from '../helpers/world.js';
 
 // RFC 7636, appendix B.
 const RFC_VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
@@ -17,14 +18,10 @@ let config: oidc.Configuration;
 let publicConfig: oidc.Configuration;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  const company = await makeCompany(server.db);
-  user = await makeUser(server.db, company.guid, 'employee');
-  app = await makeApp(server);
+  ({ server, user, app, config } = await startOAuthWorld());
   publicApp = await makeApp(server, {
     public: true, grantTypes: ['authorization_code', 'refresh_token'], redirectUris: ['http://127.0.0.1:9/native'],
   });
-  config = await rpConfig(server, app);
   publicConfig = await rpConfig(server, publicApp);
 });
 afterAll(() => server.close());

@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type * as oidc from 'openid-client';
 import { deactivateUser } from '../../src/companies/membership.js';
 import { sha256 } from '../../src/shared/crypto.js';
-import { connect, introspect, rpConfig, tokenRequest } from '../helpers/oauth.js';
-import {
-  makeApp, makeCompany, makeGateway, makeUser, reloadUser, startTestServer, type TestApp, type TestServer, type TestUser,
-} from '../helpers/server.js';
+import { basicAuth } from '../helpers/http.js';
+import { connect, introspect, tokenRequest } from '../helpers/oauth.js';
+import { makeApp, makeCompany, makeUser, reloadUser, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { startOAuthWorld } from '../helpers/world.js';
 
 let server: TestServer;
 let appA: TestApp;
@@ -18,13 +18,8 @@ let configA: oidc.Configuration;
 let tokensA: oidc.TokenEndpointResponse;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  const company = await makeCompany(server.db);
-  user = await makeUser(server.db, company.guid, 'employee');
-  appA = await makeApp(server);
+  ({ server, user, app: appA, gateway, config: configA } = await startOAuthWorld());
   appB = await makeApp(server);
-  gateway = await makeGateway(server);
-  configA = await rpConfig(server, appA);
   ({ tokens: tokensA } = await connect(server, configA, appA, user));
 });
 afterAll(() => server.close());
@@ -39,7 +34,6 @@ async function rawIntrospect(headers: Record<string, string>, fields: Record<str
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 describe('introspection policy', () => {
   test("an app introspects its own access token", async () => {
@@ -90,7 +84,7 @@ describe('introspection policy', () => {
 
   test('a wrong secret: 401 invalid_client with a Basic challenge', async () => {
     for (const secret of [`${gateway.clientSecret}x`, gateway.clientSecret.slice(0, -1), appA.clientSecret, 'x']) {
-      const res = await rawIntrospect({ authorization: basic(gateway.clientId, secret) }, { token: tokensA.access_token });
+      const res = await rawIntrospect({ authorization: basicAuth({ ...gateway, clientSecret: secret }) }, { token: tokensA.access_token });
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('invalid_client');
       expect(res.body.active).toBeUndefined();
@@ -99,7 +93,7 @@ describe('introspection policy', () => {
   });
 
   test('an empty secret or a malformed Authorization header: 400 invalid_request', async () => {
-    for (const authorization of [basic(gateway.clientId, ''), 'Basic !!!', `Bearer ${tokensA.access_token}`]) {
+    for (const authorization of [basicAuth({ ...gateway, clientSecret: '' }), 'Basic !!!', `Bearer ${tokensA.access_token}`]) {
       const res = await rawIntrospect({ authorization }, { token: tokensA.access_token });
       expect(res.status).toBe(400);
       expect(res.body.error).toBe('invalid_request');
@@ -108,14 +102,14 @@ describe('introspection policy', () => {
   });
 
   test("the stored hash of a secret is not accepted as the secret", async () => {
-    const res = await rawIntrospect({ authorization: basic(gateway.clientId, sha256(gateway.clientSecret)) }, { token: tokensA.access_token });
+    const res = await rawIntrospect({ authorization: basicAuth({ ...gateway, clientSecret: sha256(gateway.clientSecret) }) }, { token: tokensA.access_token });
     expect(res.status).toBe(401);
     expect(res.body.error).toBe('invalid_client');
   });
 
   test('an unknown client: 401 invalid_client', async () => {
     const res = await rawIntrospect(
-      { authorization: basic('00000000-0000-4000-8000-000000000000', gateway.clientSecret) }, { token: tokensA.access_token },
+      { authorization: basicAuth({ ...gateway, clientId: '00000000-0000-4000-8000-000000000000' }) }, { token: tokensA.access_token },
     );
     expect(res.status).toBe(401);
     expect(res.body.error).toBe('invalid_client');

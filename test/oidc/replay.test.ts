@@ -7,8 +7,9 @@
 // give one winner; test/db/adapter.test.ts pins the conditional update itself on both databases.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type * as oidc from 'openid-client';
-import { authorize, connect, introspect, startOAuthWorld, tokenRequest } from '../helpers/oauth.js';
+import { authorize, connect, introspect, tokenRequest } from '../helpers/oauth.js';
 import type { TestApp, TestServer, TestUser } from '../helpers/server.js';
+import { startOAuthWorld } from '../helpers/world.js';
 
 let server: TestServer;
 let app: TestApp;

@@ -8,11 +8,12 @@ import type { Company } from '../../src/companies/users.js';
 import { deactivateUser, reactivateUser, setRole } from '../../src/companies/membership.js';
 import { API_SCOPES, TOKEN_SCOPES } from '../../src/oidc/scopes.js';
 import { createToken } from '../../src/tokens/tokens.js';
+import { bearerApi, signIn, type AdminSession, type ApiResponse } from '../helpers/admin.js';
+import { basicAuth } from '../helpers/http.js';
 import { UserAgent, connect, formField, introspect, rpConfig } from '../helpers/oauth.js';
 import {
   makeApp, makeCompany, makeGateway, makeUser, reloadUser, startTestServer, type TestServer, type TestUser,
 } from '../helpers/server.js';
-import { bearerApi, countTokenRows, signIn, type AdminSession, type ApiResponse } from './support.js';
 
 let server: TestServer;
 let company: Company;
@@ -39,6 +40,8 @@ function expectError(res: ApiResponse, status: number, code?: string): void {
   expect(res.body.error!.message.length).toBeGreaterThan(5);
 }
 
+/** Rows of access_tokens (both kinds), for checks that nothing was written. */
+const countTokenRows = async () => Number((await server.db.get<{ n: number | string }>('SELECT COUNT(*) AS n FROM access_tokens'))?.n ?? 0);
 const countAudit = async () => Number((await server.db.get<{ n: number | string }>('SELECT COUNT(*) AS n FROM audit_events'))?.n ?? 0);
 
 beforeAll(async () => {
@@ -74,9 +77,9 @@ describe('bearer access tokens on /api/v1', () => {
     expect((await bearerApi(server, pat, 'GET', '/audit-events')).status).toBe(200);
 
     // The session needs the CSRF header to write…
-    const rows = await countTokenRows(server);
-    expectError(await session.api('POST', '/access-tokens', { name: 'no csrf' }, { csrf: false }), 403, 'csrf_failed');
-    expect(await countTokenRows(server)).toBe(rows);
+    const rows = await countTokenRows();
+    expectError(await session.api('POST', '/access-tokens', { name: 'no csrf' }, { csrf: null }), 403, 'csrf_failed');
+    expect(await countTokenRows()).toBe(rows);
 
     // …the bearer token does not: create, read and revoke.
     const created = await bearerApi(server, pat, 'POST', '/access-tokens', { name: 'Made with a bearer token', scopes: ['schedules:read'] });
@@ -128,11 +131,11 @@ describe('bearer access tokens on /api/v1', () => {
 
     for (const role of ['employee', 'manager'] as const) {
       await setRole(server.running.services, await reloadUser(server.db, owner.user.guid), role);
-      const rows = await countTokenRows(server);
+      const rows = await countTokenRows();
       expectError(await bearerApi(server, token, 'GET', '/access-tokens'), 403, 'forbidden');
       expectError(await bearerApi(server, token, 'POST', '/access-tokens', { name: 'by a demoted admin' }), 403, 'forbidden');
       expectError(await bearerApi(server, token, 'DELETE', `/access-tokens/${other.pat.id}`), 403, 'forbidden');
-      expect(await countTokenRows(server)).toBe(rows);
+      expect(await countTokenRows()).toBe(rows);
     }
     await setRole(server.running.services, await reloadUser(server.db, owner.user.guid), 'admin');
     expect((await bearerApi(server, token, 'GET', '/access-tokens')).status).toBe(200);
@@ -159,7 +162,7 @@ describe('bearer access tokens on /api/v1', () => {
       expectError(res, 401, 'invalid_token');
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]+", error="invalid_token"$/);
     }
-    for (const authorization of [`Basic ${Buffer.from(`x:${pat}`).toString('base64')}`, 'Bearer', `Bearer ${pat} extra`, `Token ${pat}`]) {
+    for (const authorization of [basicAuth({ clientId: 'x', clientSecret: pat }), 'Bearer', `Bearer ${pat} extra`, `Token ${pat}`]) {
       const res = await fetch(`${server.url}/api/v1/access-tokens`, { headers: { authorization } });
       expect({ authorization, status: res.status }).toEqual({ authorization, status: 401 });
     }
@@ -216,7 +219,7 @@ describe('tenancy and roles', () => {
       const posted = await agent.postForm(`${server.url}/login`, { _csrf: formField(await page.text(), '_csrf'), email: user.email, password: user.password });
       expect(posted.status).toBe(403);
       expect(agent.cookies.has('gl.admin')).toBe(false);
-      const rows = await countTokenRows(server);
+      const rows = await countTokenRows();
       for (const [method, path] of [['GET', '/access-tokens'], ['POST', '/access-tokens'], ['POST', '/api-keys'], ['DELETE', `/access-tokens/${other.pat.id}`]]) {
         const res = await agent.request(`${server.url}/api/v1${path}`, {
           method, headers: { accept: 'application/json', 'content-type': 'application/json', 'x-csrf-token': 'x'.repeat(64) },
@@ -224,7 +227,7 @@ describe('tenancy and roles', () => {
         });
         expect(res.status).toBe(401);
       }
-      expect(await countTokenRows(server)).toBe(rows);
+      expect(await countTokenRows()).toBe(rows);
     }
     const anonymous = await fetch(`${server.url}/api/v1/api-keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
     expect(anonymous.status).toBe(401);
@@ -288,7 +291,7 @@ describe('validation', () => {
   ];
 
   test.each(['/access-tokens', '/api-keys'])('%s: bad input → 400 {error: {code, message}} and nothing created', async (path) => {
-    const rows = await countTokenRows(server);
+    const rows = await countTokenRows();
     const audit = await countAudit();
     for (const [what, body] of invalid) {
       const res = await session.api('POST', path, body);
@@ -301,7 +304,7 @@ describe('validation', () => {
     expectError(await session.api('POST', path, 'name=a', { headers: { 'content-type': 'text/plain' } }), 415);
     expectError(await session.api('POST', path, JSON.stringify({ name: 'x'.repeat(server.settings.server.maxBodyBytes) })), 413);
 
-    expect(await countTokenRows(server)).toBe(rows);
+    expect(await countTokenRows()).toBe(rows);
     expect(await countAudit()).toBe(audit);
     expect((await session.api('GET', path)).body.data!.map((t) => t.name)).not.toContain('a');
   });

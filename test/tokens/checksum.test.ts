@@ -6,9 +6,9 @@ import type { Company } from '../../src/companies/users.js';
 import { sha256, uuid } from '../../src/shared/crypto.js';
 import { generateToken, parseToken } from '../../src/tokens/format.js';
 import { createToken, resolveToken } from '../../src/tokens/tokens.js';
+import { bearerApi } from '../helpers/admin.js';
 import { introspect } from '../helpers/oauth.js';
 import { makeCompany, makeGateway, makeUser, startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
-import { bearerApi } from './support.js';
 
 let server: TestServer;
 let company: Company;

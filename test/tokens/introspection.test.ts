@@ -8,11 +8,10 @@ import { deactivateUser, reactivateUser, setRole } from '../../src/companies/mem
 import { API_SCOPES } from '../../src/oidc/scopes.js';
 import { generateToken, parseToken } from '../../src/tokens/format.js';
 import { createToken } from '../../src/tokens/tokens.js';
+import { signIn, type AdminSession } from '../helpers/admin.js';
 import { introspect } from '../helpers/oauth.js';
-import {
-  makeApp, makeCompany, makeGateway, makeUser, reloadUser, startTestServer, type TestApp, type TestServer, type TestUser,
-} from '../helpers/server.js';
-import { signIn, type AdminSession } from './support.js';
+import { makeCompany, makeUser, reloadUser, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { startOAuthWorld } from '../helpers/world.js';
 
 let server: TestServer;
 let company: Company;
@@ -25,12 +24,8 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const INACTIVE = { active: false };
 
 beforeAll(async () => {
-  server = await startTestServer();
-  company = await makeCompany(server.db);
-  admin = await makeUser(server.db, company.guid, 'admin');
+  ({ server, company, user: admin, gateway, app } = await startOAuthWorld({}, { role: 'admin' }));
   session = await signIn(server, admin);
-  gateway = await makeGateway(server);
-  app = await makeApp(server);
 });
 afterAll(() => server.close());
 

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Company } from '../../src/companies/users.js';
 import { sha256 } from '../../src/shared/crypto.js';
 import { createToken } from '../../src/tokens/tokens.js';
+import { bearerApi, signIn } from '../helpers/admin.js';
 import { createSqliteTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { introspect } from '../helpers/oauth.js';
 import { makeCompany, makeGateway, makeUser, startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
-import { bearerApi, signIn } from './support.js';
 
 /** Everything the server wrote to stdout (the logger's JSON lines) while this file ran. */
 const logged: string[] = [];
@@ -113,7 +113,7 @@ async function runScenario(server: TestServer, company: Company, admin: TestUser
 
   // The page form.
   const form = await session.agent.postForm(`${server.url}/settings/developer-tools/access-tokens`, {
-    _csrf: session.csrf!, name: 'Made in the page', 'scope:users:read': 'on', 'scope:developer_tools:read': 'on',
+    _csrf: session.csrf, name: 'Made in the page', 'scope:users:read': 'on', 'scope:developer_tools:read': 'on',
   });
   expect(form.status).toBe(201);
   const page = await form.text();
@@ -175,7 +175,7 @@ async function runScenario(server: TestServer, company: Company, admin: TestUser
   responses.push(html);
 
   // Revoke two (page and API), then try them again.
-  const revokedInPage = await session.agent.postForm(`${server.url}/settings/developer-tools/access-tokens/${ids.page}/revoke`, { _csrf: session.csrf! });
+  const revokedInPage = await session.agent.postForm(`${server.url}/settings/developer-tools/access-tokens/${ids.page}/revoke`, { _csrf: session.csrf });
   expect(revokedInPage.status).toBe(303);
   const revoked = await session.api('DELETE', `/access-tokens/${ids.pat}`);
   expect(revoked.status).toBe(200);

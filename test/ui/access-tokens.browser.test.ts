@@ -5,11 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Company } from '../../src/companies/users.js';
+import { DEVELOPER_TOOLS as PAGE } from '../helpers/admin.js';
 import { launchBrowser, newContext, signInPage } from '../helpers/browser.js';
 import { introspect } from '../helpers/oauth.js';
 import { makeCompany, makeGateway, makeUser, startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
-
-const PAGE = '/settings/developer-tools';
 
 let server: TestServer;
 let company: Company;

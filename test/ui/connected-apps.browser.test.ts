@@ -11,12 +11,10 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import type * as oidc from 'openid-client';
 import { createUser } from '../../src/companies/users.js';
 import type { Company } from '../../src/companies/users.js';
+import { DEVELOPER_TOOLS as PAGE } from '../helpers/admin.js';
 import { launchBrowser, newContext, signInPage } from '../helpers/browser.js';
-import { authorize, introspect, rpConfig, tokenRequest } from '../helpers/oauth.js';
+import { authorize, connectUser, introspect, refresh, rpConfig, tokenRequest } from '../helpers/oauth.js';
 import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
-import { connectUser, refresh } from '../ledger/helpers.js';
-
-const PAGE = '/settings/developer-tools';
 
 interface Connected {
   app: TestApp;
@@ -57,7 +55,7 @@ async function expectAlive(c: Connected): Promise<void> {
 async function expectRevoked(c: Connected): Promise<void> {
   expect((await introspect(server, gateway, c.accessToken)).body).toStrictEqual({ active: false });
   expect((await introspect(server, gateway, c.ccToken)).body).toStrictEqual({ active: false });
-  expect((await refresh(server.url, c.app, c.refreshToken)).body.error).toBe('invalid_grant');
+  expect((await refresh(server, c.app, c.refreshToken)).body.error).toBe('invalid_grant');
 }
 
 const rowOf = (page: Page, c: Connected): Locator => page.locator(`#connected-apps tr[data-client-id="${c.app.clientId}"]`);
