@@ -1,86 +1,165 @@
 // The admin JSON API under /api/v1: Connected Apps, access tokens, legacy API keys, audit
 // events. Authenticated by a Developer Tools session (+ x-csrf-token on unsafe methods) or a
 // bearer access token of an active admin; every query is scoped to the admin's company.
+// Each route is declared once (shared/api-route.ts): the router and the OpenAPI document at
+// /api/v1/openapi.json are both built from `adminApiRoutes`.
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import type { Services } from '../services.js';
 import type { AdminState } from '../admin/auth.js';
 import { listAudit } from '../audit/audit.js';
+import { auditPageSchema, auditQuery } from '../audit/audit.schema.js';
+import { connectedAppListSchema, connectedAppSchema, presentConnection, revocationSchema } from '../ledger/connection.presenter.js';
 import { findConnection, listConnections } from '../ledger/connections.js';
 import { revokeConnection } from '../ledger/revoke-connection.js';
+import { defineRoute, mountRoutes, type ApiRoute, type ErrorStatus } from '../shared/api-route.js';
 import { AppError, notFound } from '../shared/errors.js';
-import { readJson } from '../shared/http.js';
+import { idParams } from '../shared/guid.schema.js';
 import type { TokenKind } from '../tokens/format.js';
+import {
+  accessTokenListSchema, accessTokenSchema, apiKeyListSchema, apiKeySchema, createdAccessTokenSchema, createdApiKeySchema,
+  presentToken, tokenRevocationSchema,
+} from '../tokens/token.presenter.js';
+import { newTokenSchema } from '../tokens/token.schema.js';
 import { createToken, findToken, listTokens, revokeToken } from '../tokens/tokens.js';
-import { openApiDocument } from './openapi.js';
-import { presentConnection, presentToken } from './presenters.js';
-import { auditQuery, guidParam, newTokenSchema, parse } from './schemas.js';
+import { adminApiDocument } from './openapi.js';
 
 const state = (ctx: Context) => ctx.state as AdminState;
-const idOf = (ctx: Context, what: string) => {
-  const r = guidParam.safeParse(ctx.params.id);
-  if (!r.success) throw notFound(what);
-  return r.data;
+
+/** Every route is behind the admin check: no credentials 401, not an admin (or no CSRF) 403. */
+const AUTH: ErrorStatus[] = [401, 403];
+const BODY: ErrorStatus[] = [400, 413, 415];
+
+// RFC 9745: API-key creation answers that the method is deprecated, and where to go instead.
+const DEPRECATION_HEADERS = {
+  Deprecation: z.string().meta({ description: 'Since when creating API keys is deprecated (RFC 9745), e.g. `@1764288000`' }),
+  Link: z.string().meta({ description: '`<…/docs/access-tokens>; rel="deprecation"`: the supported method' }),
 };
 
-export function apiRoutes(services: Services): Router {
+const TOKEN_KINDS = {
+  access_token: {
+    path: '/access-tokens', tag: 'Access tokens', label: 'The access token', name: 'AccessToken', plural: 'access tokens',
+    one: accessTokenSchema, list: accessTokenListSchema, created: createdAccessTokenSchema,
+  },
+  api_key: {
+    path: '/api-keys', tag: 'API keys', label: 'The API key', name: 'ApiKey', plural: 'API keys',
+    one: apiKeySchema, list: apiKeyListSchema, created: createdApiKeySchema,
+  },
+} as const;
+
+export function adminApiRoutes(services: Services): ApiRoute[] {
   const { db, settings } = services;
+  const appId = idParams('The app’s client_id (GUID)');
+
+  const tokenRoutes = (kind: TokenKind): ApiRoute[] => {
+    const { path, tag, label, name, plural, one, list, created } = TOKEN_KINDS[kind];
+    const deprecated = kind === 'api_key';
+    const id = idParams();
+    return [
+      defineRoute({
+        method: 'get', path, operationId: `list${name}s`, tags: [tag], summary: `List live ${plural}`,
+        guard: { response: list, status: 200 }, answer: { description: 'OK' }, errors: AUTH,
+        async handler(ctx) {
+          ctx.body = { data: (await listTokens(db, state(ctx).admin.company.id, kind)).map(presentToken) };
+        },
+      }),
+      defineRoute({
+        method: 'get', path: `${path}/:id`, operationId: `get${name}`, tags: [tag], summary: 'Get one',
+        guard: { params: id, notFound: label, response: one, status: 200 }, answer: { description: 'OK' }, errors: [...AUTH, 404],
+        async handler(ctx) {
+          const token = await findToken(db, state(ctx).admin.company.id, kind, ctx.guard.params.id);
+          if (!token) throw notFound(label);
+          ctx.body = presentToken(token);
+        },
+      }),
+      defineRoute({
+        method: 'post', path, operationId: `create${name}`, tags: [tag], deprecated,
+        summary: deprecated ? 'Create a legacy API key (deprecated)' : 'Create an access token',
+        description: 'The response is the only place the token appears; store it now.' + (deprecated ? ' Answers with `Deprecation` and `Link` headers.' : ''),
+        guard: { body: newTokenSchema, response: created, status: 201 },
+        answer: {
+          description: 'Created',
+          ...(deprecated ? { headers: DEPRECATION_HEADERS } : {}),
+        },
+        errors: [...BODY, ...AUTH],
+        async handler(ctx) {
+          const { record, token } = await createToken(db, state(ctx).admin, { kind, ...ctx.guard.body });
+          ctx.status = 201;
+          ctx.set('cache-control', 'no-store');
+          if (kind === 'api_key') {
+            // RFC 9745: creating API keys is deprecated; the link points at the supported method.
+            ctx.set('deprecation', '@1764288000');
+            ctx.set('link', `<${settings.server.issuer}/docs/access-tokens>; rel="deprecation"; type="text/html"`);
+          }
+          ctx.body = { ...presentToken(record), token };
+        },
+      }),
+      defineRoute({
+        method: 'delete', path: `${path}/:id`, operationId: `revoke${name}`, tags: [tag], summary: 'Revoke (immediate)',
+        guard: { params: id, notFound: label, response: tokenRevocationSchema, status: 200 }, answer: { description: 'Revoked' },
+        errors: [...AUTH, 404],
+        async handler(ctx) {
+          ctx.body = await revokeToken(db, state(ctx).admin, kind, ctx.guard.params.id);
+        },
+      }),
+    ];
+  };
+
+  return [
+    defineRoute({
+      method: 'get', path: '/connected-apps', operationId: 'listConnectedApps', tags: ['Connected Apps'], summary: 'List connected apps',
+      guard: { response: connectedAppListSchema, status: 200 }, answer: { description: 'OK' }, errors: AUTH,
+      async handler(ctx) {
+        ctx.body = { data: (await listConnections(db, state(ctx).admin.company.id)).map(presentConnection) };
+      },
+    }),
+    defineRoute({
+      method: 'get', path: '/connected-apps/:id', operationId: 'getConnectedApp', tags: ['Connected Apps'], summary: 'Get one connected app',
+      guard: { params: appId, notFound: 'The connected app', response: connectedAppSchema, status: 200 }, answer: { description: 'OK' },
+      errors: [...AUTH, 404],
+      async handler(ctx) {
+        const connection = await findConnection(db, state(ctx).admin.company.id, ctx.guard.params.id);
+        if (!connection) throw notFound('The connected app');
+        ctx.body = presentConnection(connection);
+      },
+    }),
+    defineRoute({
+      method: 'delete', path: '/connected-apps/:id', operationId: 'revokeConnectedApp', tags: ['Connected Apps'],
+      summary: 'Revoke the app’s access (irreversible)',
+      description: 'Deletes every grant, token and code the app holds for this company, in one transaction; the app must be authorized again. A second call answers 404.',
+      guard: { params: appId, notFound: 'The connected app', response: revocationSchema, status: 200 }, answer: { description: 'Revoked' },
+      errors: [...AUTH, 404],
+      async handler(ctx) {
+        const { admin } = state(ctx);
+        ctx.body = (await revokeConnection(services, admin.company, admin, ctx.guard.params.id)).result;
+      },
+    }),
+    ...tokenRoutes('access_token'),
+    ...tokenRoutes('api_key'),
+    defineRoute({
+      method: 'get', path: '/audit-events', operationId: 'listAuditEvents', tags: ['Audit'], summary: 'Audit events, newest first',
+      guard: { query: auditQuery, response: auditPageSchema, status: 200 }, answer: { description: 'OK' }, errors: [400, ...AUTH],
+      async handler(ctx) {
+        const q = ctx.guard.query;
+        ctx.body = await listAudit(db, state(ctx).admin.company.id, { limit: q.limit, before: q.cursor });
+      },
+    }),
+  ];
+}
+
+export function apiRoutes(services: Services): Router {
+  const routes = adminApiRoutes(services);
+  // Built once, with the router: a declaration the document refuses stops the start.
+  const document = adminApiDocument(routes, services.settings.server.issuer);
   const router = new Router({ prefix: '/api/v1' });
-  const limit = settings.server.maxBodyBytes;
 
   router.get('/openapi.json', (ctx) => {
-    ctx.body = openApiDocument(settings.server.issuer);
+    ctx.body = document;
   });
 
   router.use(services.adminAuth.api());
-
-  router.get('/connected-apps', async (ctx) => {
-    ctx.body = { data: (await listConnections(db, state(ctx).admin.company.id)).map(presentConnection) };
-  });
-
-  router.get('/connected-apps/:id', async (ctx) => {
-    const connection = await findConnection(db, state(ctx).admin.company.id, idOf(ctx, 'The connected app'));
-    if (!connection) throw notFound('The connected app');
-    ctx.body = presentConnection(connection);
-  });
-
-  router.delete('/connected-apps/:id', async (ctx) => {
-    const { admin } = state(ctx);
-    ctx.body = (await revokeConnection(services, admin.company, admin, idOf(ctx, 'The connected app'))).result;
-  });
-
-  const tokenRoutes = (path: string, kind: TokenKind, label: string) => {
-    router.get(path, async (ctx) => {
-      ctx.body = { data: (await listTokens(db, state(ctx).admin.company.id, kind)).map(presentToken) };
-    });
-    router.get(`${path}/:id`, async (ctx) => {
-      const token = await findToken(db, state(ctx).admin.company.id, kind, idOf(ctx, label));
-      if (!token) throw notFound(label);
-      ctx.body = presentToken(token);
-    });
-    router.post(path, async (ctx) => {
-      const input = parse(newTokenSchema, await readJson(ctx, limit));
-      const { record, token } = await createToken(db, state(ctx).admin, { kind, ...input });
-      ctx.status = 201;
-      ctx.set('cache-control', 'no-store');
-      if (kind === 'api_key') {
-        // RFC 9745: creating API keys is deprecated; the link points at the supported method.
-        ctx.set('deprecation', '@1764288000');
-        ctx.set('link', `<${settings.server.issuer}/docs/access-tokens>; rel="deprecation"; type="text/html"`);
-      }
-      ctx.body = { ...presentToken(record), token };
-    });
-    router.delete(`${path}/:id`, async (ctx) => {
-      ctx.body = await revokeToken(db, state(ctx).admin, kind, idOf(ctx, label));
-    });
-  };
-  tokenRoutes('/access-tokens', 'access_token', 'The access token');
-  tokenRoutes('/api-keys', 'api_key', 'The API key');
-
-  router.get('/audit-events', async (ctx) => {
-    const q = parse(auditQuery, ctx.query);
-    ctx.body = await listAudit(db, state(ctx).admin.company.id, { limit: q.limit, before: q.cursor });
-  });
+  mountRoutes(router, routes, { maxBodyBytes: services.settings.server.maxBodyBytes });
 
   // Anything else under /api/v1 is a JSON 404, not the authorization server's.
   router.all('/{*rest}', () => {
