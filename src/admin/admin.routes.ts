@@ -11,13 +11,16 @@ import { revokeConnection } from '../ledger/revoke-connection.js';
 import { API_SCOPES, TOKEN_SCOPES, describeScope } from '../oidc/scopes.js';
 import { AppError, csrfFailed, forbidden, notFound } from '../shared/errors.js';
 import { constantEquals } from '../shared/crypto.js';
+import { guard } from '../shared/guard.js';
+import { guidParam, idParams } from '../shared/guid.schema.js';
+import { z } from 'zod';
 import { checkFormCsrf, issueFormCsrf, readForm } from '../shared/http.js';
 import { renderPage } from '../shared/views.js';
 import type { TokenKind } from '../tokens/format.js';
+import { newApiKeyFormSchema, newTokenFormSchema } from '../tokens/token.schema.js';
 import { boundNewToken, createToken, listTokens, revokeToken } from '../tokens/tokens.js';
 import { listAuthorizations, revokeUserAuthorization } from '../ledger/authorizations.js';
 import { setCompanyAccess } from '../ledger/company-access.js';
-import { guidParam, newTokenSchema, parse } from '../api/schemas.js';
 
 const PAGE = '/settings/developer-tools';
 const FLASH = 'gl.flash';
@@ -123,26 +126,22 @@ export function adminRoutes(services: Services): Router {
 
   router.get(PAGE, requireAdmin, async (ctx) => renderTools(ctx));
 
-  const clientIdOf = (ctx: Context) => {
-    const r = guidParam.safeParse(ctx.params.id);
-    if (!r.success) throw notFound('The connected app');
-    return r.data;
-  };
+  const appParams = { params: idParams(), notFound: 'The connected app' };
 
   // Without JavaScript, "Revoke access" leads here: the confirmation, then the POST below.
-  router.get(`${PAGE}/connected-apps/:id/revoke`, requireAdmin, async (ctx) => {
+  router.get(`${PAGE}/connected-apps/:id/revoke`, requireAdmin, guard(appParams, async (ctx) => {
     const { admin, csrf } = ctx.state as PageState;
-    const connection = await findConnection(db, admin.company.id, clientIdOf(ctx));
+    const connection = await findConnection(db, admin.company.id, ctx.guard.params.id);
     if (!connection) throw notFound('The connected app');
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
     ctx.body = await renderPage('confirm-revoke', { title: `Revoke ${connection.clientName}?`, admin, csrf, connection, describeScope });
-  });
+  }));
 
   // One app: who authorized it, its company-wide access.
-  router.get(`${PAGE}/connected-apps/:id`, requireAdmin, async (ctx) => {
+  router.get(`${PAGE}/connected-apps/:id`, requireAdmin, guard(appParams, async (ctx) => {
     const { admin, csrf } = ctx.state as PageState;
-    const connection = await findConnection(db, admin.company.id, clientIdOf(ctx));
+    const connection = await findConnection(db, admin.company.id, ctx.guard.params.id);
     if (!connection) throw notFound('The connected app');
     const authorizations = await listAuthorizations(db, admin.company.id, connection.clientId);
     ctx.type = 'html';
@@ -151,24 +150,25 @@ export function adminRoutes(services: Services): Router {
       title: connection.clientName, bodyClass: 'wide', admin, csrf, connection, authorizations, describeScope,
       flash: takeFlash(ctx),
     });
-  });
+  }));
 
-  router.post(`${PAGE}/connected-apps/:id/users/:user/revoke`, requireAdmin, async (ctx) => {
+  const userParams = {
+    params: z.object({ id: guidParam, user: guidParam }), notFound: 'This person’s authorization of the app',
+  };
+  router.post(`${PAGE}/connected-apps/:id/users/:user/revoke`, requireAdmin, guard(userParams, async (ctx) => {
     const { admin } = ctx.state as PageState;
-    const clientId = clientIdOf(ctx);
-    const userGuid = guidParam.safeParse(ctx.params.user);
-    if (!userGuid.success) throw notFound('This person’s authorization of the app');
-    const out = await revokeUserAuthorization(services, admin.company, admin, clientId, userGuid.data);
+    const clientId = ctx.guard.params.id;
+    const out = await revokeUserAuthorization(services, admin.company, admin, clientId, ctx.guard.params.user);
     setFlash(ctx, out.connection_ended
       ? 'The authorization was revoked. Nobody else held the app’s access: it is no longer connected.'
       : 'The authorization was revoked: that person’s tokens for the app stopped working.');
     ctx.status = 303;
     ctx.redirect(out.connection_ended ? `${PAGE}#connected-apps` : `${PAGE}/connected-apps/${clientId}`);
-  });
+  }));
 
-  router.post(`${PAGE}/connected-apps/:id/company-access`, requireAdmin, async (ctx) => {
+  router.post(`${PAGE}/connected-apps/:id/company-access`, requireAdmin, guard(appParams, async (ctx) => {
     const { admin } = ctx.state as PageState;
-    const clientId = clientIdOf(ctx);
+    const clientId = ctx.guard.params.id;
     const form = ctx.state.form as Record<string, string>;
     const remove = form.action === 'remove';
     const scopes = Object.keys(form).filter((k) => k.startsWith('scope:')).map((k) => k.slice(6));
@@ -178,50 +178,46 @@ export function adminRoutes(services: Services): Router {
       : 'Company-wide access was removed.');
     ctx.status = 303;
     ctx.redirect(out.connection_ended ? `${PAGE}#connected-apps` : `${PAGE}/connected-apps/${clientId}`);
-  });
+  }));
 
-  router.post(`${PAGE}/connected-apps/:id/revoke`, requireAdmin, async (ctx) => {
+  router.post(`${PAGE}/connected-apps/:id/revoke`, requireAdmin, guard(appParams, async (ctx) => {
     const { admin } = ctx.state as PageState;
-    const { appName } = await revokeConnection(services, admin.company, admin, clientIdOf(ctx));
+    const { appName } = await revokeConnection(services, admin.company, admin, ctx.guard.params.id);
     setFlash(ctx, `${appName} no longer has access to ${admin.company.name}. It must be authorized again to reconnect.`);
     ctx.status = 303;
     ctx.redirect(`${PAGE}#connected-apps`);
-  });
+  }));
 
   const tokenForms = (segment: string, kind: TokenKind, label: string) => {
-    router.post(`${PAGE}/${segment}`, requireAdmin, async (ctx) => {
+    // Invalid input shows the page again with the message (the form keeps working without JS).
+    const form = {
+      body: kind === 'api_key' ? newApiKeyFormSchema : newTokenFormSchema, form: true, maxBodyBytes: limit,
+      invalid: (ctx: Context, error: string) => {
+        ctx.status = 400;
+        return renderTools(ctx, { error });
+      },
+    };
+    router.post(`${PAGE}/${segment}`, requireAdmin, guard(form, async (ctx) => {
       const { admin } = ctx.state as PageState;
-      const form = ctx.state.form as Record<string, string>;
-      if (kind === 'api_key' && form.confirm_deprecated !== 'yes') {
-        ctx.status = 400;
-        return renderTools(ctx, { error: 'Legacy API keys are deprecated: tick the box to confirm you need one.' });
-      }
-      const scopes = Object.keys(form).filter((k) => k.startsWith('scope:')).map((k) => k.slice(6));
-      const input = newTokenSchemaFromForm(form.name, scopes, form.expires_at);
-      if ('error' in input) {
-        ctx.status = 400;
-        return renderTools(ctx, { error: input.error });
-      }
+      const input = ctx.guard.body;
       let bounded;
       try {
-        bounded = boundNewToken(kind, input.value);
+        bounded = boundNewToken(kind, { ...input });
       } catch (err) {
         ctx.status = 400;
         return renderTools(ctx, { error: (err as Error).message });
       }
       const { token } = await createToken(db, admin, bounded);
       ctx.status = 201;
-      return renderTools(ctx, { created: { kind, name: input.value.name, token } });
-    });
-    router.post(`${PAGE}/${segment}/:id/revoke`, requireAdmin, async (ctx) => {
+      return renderTools(ctx, { created: { kind, name: input.name, token } });
+    }));
+    router.post(`${PAGE}/${segment}/:id/revoke`, requireAdmin, guard({ params: idParams(), notFound: label }, async (ctx) => {
       const { admin } = ctx.state as PageState;
-      const r = guidParam.safeParse(ctx.params.id);
-      if (!r.success) throw notFound(label);
-      await revokeToken(db, admin, kind, r.data);
+      await revokeToken(db, admin, kind, ctx.guard.params.id);
       setFlash(ctx, `${label} was revoked.`);
       ctx.status = 303;
       ctx.redirect(`${PAGE}#${segment}`);
-    });
+    }));
   };
   tokenForms('access-tokens', 'access_token', 'The access token');
   tokenForms('api-keys', 'api_key', 'The API key');
@@ -232,19 +228,4 @@ export function adminRoutes(services: Services): Router {
   });
 
   return router;
-}
-
-function newTokenSchemaFromForm(name: unknown, scopes: string[], expires: unknown):
-  { value: { name: string; scopes: string[]; expiresAt: number | null } } | { error: string } {
-  try {
-    return {
-      value: parse(newTokenSchema, {
-        name: typeof name === 'string' ? name : '',
-        ...(scopes.length ? { scopes } : {}),
-        ...(typeof expires === 'string' && expires ? { expires_at: expires } : {}),
-      }),
-    };
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
 }

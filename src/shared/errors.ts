@@ -1,6 +1,8 @@
 // The one application error type. Routes throw these; one middleware renders them as
 // `{"error": {"code", "message"}}` (API) or as a page (UI). OAuth endpoints keep
 // oidc-provider's own errors.
+import { z } from 'zod';
+
 export class AppError extends Error {
   constructor(
     readonly status: number,
@@ -29,3 +31,11 @@ export const tooManyRequests = (retryAfterSeconds: number) =>
   new AppError(429, 'rate_limited', `Too many attempts. Try again in ${retryAfterSeconds} seconds.`, {
     'retry-after': String(retryAfterSeconds),
   });
+
+/** The JSON body of every error of our APIs (the errorHandler in http.ts renders it). */
+export const errorBodySchema = z.strictObject({
+  error: z.strictObject({
+    code: z.string().meta({ description: 'Stable snake_case code, e.g. `invalid_request`, `not_found`' }),
+    message: z.string().meta({ description: 'For people: what went wrong, and what to do' }),
+  }),
+});

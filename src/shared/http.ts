@@ -23,8 +23,21 @@ async function readRaw(ctx: Context, limit: number): Promise<string> {
   }
 }
 
+// A body can be read from the socket once: the form read by the page's CSRF check is the one
+// the route's guard validates.
+const forms = new WeakMap<Context, Promise<Record<string, string>>>();
+
 /** An urlencoded form as a flat record (repeated fields: the last one wins, except `[]` arrays). */
-export async function readForm(ctx: Context, limit: number): Promise<Record<string, string>> {
+export function readForm(ctx: Context, limit: number): Promise<Record<string, string>> {
+  let form = forms.get(ctx);
+  if (!form) {
+    form = parseForm(ctx, limit);
+    forms.set(ctx, form);
+  }
+  return form;
+}
+
+async function parseForm(ctx: Context, limit: number): Promise<Record<string, string>> {
   if (!ctx.is('application/x-www-form-urlencoded')) throw unsupportedMediaType('application/x-www-form-urlencoded');
   const params = new URLSearchParams(await readRaw(ctx, limit));
   const out: Record<string, string> = Object.create(null);
