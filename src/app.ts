@@ -12,7 +12,7 @@ import type { Settings } from './config.js';
 import type { Database } from './db/database.js';
 import { interactionRoutes } from './oidc/interactions.routes.js';
 import { apiRoutes } from './api/api.routes.js';
-import { accessLog, errorHandler, securityHeaders } from './shared/http.js';
+import { errorHandler, requestLogger, securityHeaders } from './shared/http.js';
 import type { Logger } from './shared/logger.js';
 import type { Metrics } from './shared/metrics.js';
 import { viewsDir } from './shared/paths.js';
@@ -50,7 +50,7 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
     const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
     metrics.httpRequests.inc({ code: `${Math.floor(status / 100)}xx` });
   });
-  if (settings.logLevel === 'debug' || settings.logLevel === 'info') app.use(accessLog(logger));
+  if (settings.logLevel === 'debug' || settings.logLevel === 'info') app.use(requestLogger(logger));
   app.use(securityHeaders);
   app.use(errorHandler(logger));
 
