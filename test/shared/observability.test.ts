@@ -8,7 +8,7 @@ import { createLogger, stdoutDestination, type LogDestination, type LogLevel } f
 import { createToken } from '../../src/tokens/tokens.js';
 import { introspect } from '../helpers/oauth.js';
 import { makeCompany, makeGateway, makeUser, startTestServer, type TestServer } from '../helpers/server.js';
-import { bearerApi } from '../tokens/support.js';
+import { bearerApi } from '../helpers/admin.js';
 
 interface Sample {
   name: string;
