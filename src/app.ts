@@ -8,7 +8,7 @@ import mount from 'koa-mount';
 import { adminRoutes } from './admin/admin.routes.js';
 import { interactionRoutes } from './oidc/interactions.routes.js';
 import { apiRoutes } from './api/api.routes.js';
-import { accessLog, errorHandler, securityHeaders } from './shared/http.js';
+import { errorHandler, requestLogger, securityHeaders } from './shared/http.js';
 import { viewsDir } from './shared/paths.js';
 import type { Services } from './services.js';
 
@@ -24,12 +24,8 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
   app.silent = true;
   const secureCookies = settings.server.issuer.startsWith('https:');
 
-  app.use(async (ctx, next) => {
-    await next();
-    const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-    metrics.httpRequests.inc({ code: `${Math.floor(status / 100)}xx` });
-  });
-  if (settings.logLevel === 'debug' || settings.logLevel === 'info') app.use(accessLog(logger));
+  app.use(metrics.middleware());
+  if (settings.logLevel === 'debug' || settings.logLevel === 'info') app.use(requestLogger(logger));
   app.use(securityHeaders);
   app.use(errorHandler(logger));
 
@@ -46,9 +42,9 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
       ctx.body = { status: 'unavailable', reason: 'database unreachable' };
     }
   });
-  ops.get('/metrics', (ctx) => {
-    ctx.type = 'text/plain; version=0.0.4';
-    ctx.body = metrics.render();
+  ops.get('/metrics', async (ctx) => {
+    ctx.body = await metrics.render();
+    ctx.type = metrics.contentType;
   });
   ops.get('/assets/:file', async (ctx) => {
     const file = String(ctx.params.file);

@@ -61,8 +61,10 @@ function superviseWorkers(settings: Settings, logger: Logger): void {
       process.exit(0);
     }, 10_000).unref();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // `on`, not `once`: a second signal (Ctrl-C reaches npm and node alike) must not kill the
+  // process by default action, losing the buffered log lines and the orderly stop.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 async function main(): Promise<void> {
@@ -94,13 +96,16 @@ async function main(): Promise<void> {
   const running = await startServer(workerSettings, { logger, onBootstrap: (b) => printBootstrap(settings, b) });
   if (cluster.isPrimary) logger.info('grantledger listening', { url: settings.server.issuer, database: settings.database.url.split(':')[0] });
 
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
     logger.info('shutting down');
     await running.close();
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop); // `on`: see superviseWorkers
+  process.on('SIGTERM', stop);
 }
 
 main().catch((err: unknown) => {

@@ -49,7 +49,8 @@ const FOCUS: Array<{ label: string; fn: RegExp; url: RegExp }> = [
   { label: 'client secret check (compareClientSecret: SHA-256 of the presented secret)', fn: /^compareClientSecret$/, url: /./ },
   { label: 'opaque token generation (nanoid, getValueAndPayload)', fn: /^(getValueAndPayload|nanoid|default)$/, url: /oidc-provider\/lib\/(models\/formats\/opaque|helpers\/nanoid)/ },
   { label: 'our token format check (parseToken: regex + CRC32 + BigInt base62)', fn: /^parseToken$/, url: /tokens\/format/ },
-  { label: 'metrics counters (Counter#inc)', fn: /^inc$/, url: /shared\/metrics/ },
+  { label: 'metrics (prom-client: counters, the request-duration histogram)', fn: /^/, url: /node_modules\/prom-client\// },
+  { label: 'logging (pino, sonic-boom: formatting, batched writes)', fn: /^/, url: /node_modules\/(pino|sonic-boom|@pinojs)\// },
   { label: 'socket writes (writev)', fn: /^writev$/, url: /^$/ },
   { label: 'garbage collector', fn: /^\(garbage collector\)$/, url: /^$/ },
 ];

@@ -1,9 +1,9 @@
 // HTTP plumbing for our own routes (never in front of oidc-provider's): bounded body parsing,
-// CSRF checks, security headers, the error renderer and the access log.
+// CSRF checks, security headers, the error renderer and the request logger.
 import type { Context, Next } from 'koa';
 import { AppError, badRequest, csrfFailed, payloadTooLarge, unsupportedMediaType } from './errors.js';
 import { constantEquals, randomSecret } from './crypto.js';
-import type { Logger } from './logger.js';
+import { requestLine, type Logger } from './logger.js';
 import { renderPage } from './views.js';
 
 async function readRaw(ctx: Context, limit: number): Promise<string> {
@@ -123,15 +123,19 @@ function toAppError(err: unknown): AppError | undefined {
   return undefined;
 }
 
-export function accessLog(logger: Logger) {
+/**
+ * The request logger: one `request` line per request, `{method, path, status, ms}`. The path has
+ * no query string (it can carry codes and tokens). Install it only at debug/info level.
+ */
+export function requestLogger(logger: Logger) {
+  const line = requestLine(logger);
   return async (ctx: Context, next: Next): Promise<void> => {
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     try {
       await next();
     } finally {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-      logger.info('request', { method: ctx.method, path: ctx.path, status, ms: Math.round(ms * 10) / 10 });
+      line({ method: ctx.method, path: ctx.path, status, ms: Math.round((performance.now() - start) * 10) / 10 });
     }
   };
 }

@@ -6,23 +6,26 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Company } from '../../src/companies/users.js';
 import { sha256 } from '../../src/shared/crypto.js';
+import { stdoutDestination } from '../../src/shared/logger.js';
 import { createToken } from '../../src/tokens/tokens.js';
 import { bearerApi, signIn } from '../helpers/admin.js';
 import { createSqliteTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { introspect } from '../helpers/oauth.js';
 import { makeCompany, makeGateway, makeUser, startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
-/** Everything the server wrote to stdout (the logger's JSON lines) while this file ran. */
+/**
+ * Everything the server logged to stdout (the logger's JSON lines) while this file ran: every
+ * logger made without a destination writes its lines through stdoutDestination().write.
+ */
 const logged: string[] = [];
-const realWrite = process.stdout.write;
+const stdout = stdoutDestination();
+const realWrite = stdout.write;
 
 function captureStdout(): void {
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    logged.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-    callback?.();
+  stdout.write = ((chunk: string) => {
+    logged.push(chunk);
     return true;
-  }) as typeof process.stdout.write;
+  }) as typeof stdout.write;
 }
 
 /** Starts a server logging at debug level (the test helper takes the level from TEST_LOG_LEVEL). */
@@ -203,7 +206,7 @@ async function runScenario(server: TestServer, company: Company, admin: TestUser
 
 beforeAll(captureStdout);
 afterAll(() => {
-  process.stdout.write = realWrite;
+  stdout.write = realWrite;
 });
 
 describe('a token appears only in its creation response', () => {
