@@ -27,7 +27,9 @@ function reword(cmd: Command, message: string, code: string | undefined): string
   const similar = suggestion(message);
   switch (code) {
     case 'commander.unknownCommand': {
-      const words = [path, ...cmd.args.filter((a) => !a.startsWith('-'))].filter(Boolean).join(' ');
+      // The words typed as the command: up to the first option.
+      const end = cmd.args.findIndex((a) => a.startsWith('-'));
+      const words = [path, ...(end < 0 ? cmd.args : cmd.args.slice(0, end))].filter(Boolean).join(' ');
       return `unknown command "${words}"${similar ? ` (did you mean "${[path, similar].filter(Boolean).join(' ')}"?)` : ''}`;
     }
     case 'commander.unknownOption':
@@ -73,17 +75,24 @@ export function guid(value: string, flag: string, what: string, cmd: Command): s
 /** What the options of a leaf command look like to its action. */
 export type Options = object;
 
-/** A leaf command's action: checks its options, calls one domain function, returns the output. */
-export type Action<O extends Options> = (opts: O, rt: Runtime, cmd: Command) => Promise<Output>;
+/** What a command does once its options are checked: call one domain function, return the output. */
+export type Run = (rt: Runtime) => Promise<Output>;
+
+/**
+ * A leaf command's action in two steps: check the options (throwing UsageError) and return the
+ * run. Only the run gets the runtime, so a wrong command line never opens the database.
+ */
+export type Action<O extends Options> = (opts: O, cmd: Command) => Run | Promise<Run>;
 
 /** Wires a leaf command to an action; the action's output is kept for main.ts to print. */
 export function act<O extends Options>(rt: Runtime, action: Action<O>) {
   return async (opts: O, cmd: Command): Promise<void> => {
-    rt.output = await action(opts, rt, cmd);
+    const run = await action(opts, cmd);
+    rt.output = await run(rt);
   };
 }
 
-export interface Group {
+export interface CommandGroup {
   (program: Command, rt: Runtime): void;
 }
 
@@ -97,7 +106,7 @@ function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-export function createProgram(rt: Runtime, groups: Group[]): Command {
+export function createProgram(rt: Runtime, groups: CommandGroup[]): Command {
   const program = new CliCommand('grantledger')
     .description('Operate a grantledger authorization server: companies, users, apps, gateways, keys.')
     .version(version(), '-V, --version', 'print the version')
@@ -109,11 +118,11 @@ export function createProgram(rt: Runtime, groups: Group[]): Command {
     // Usage errors go through CliCommand.error; help and --version still end the parse.
     .exitOverride()
     .addHelpText('afterAll', FOOTER);
-  for (const group of groups) group(program, rt);
+  for (const add of groups) add(program, rt);
   return program;
 }
 
-/** A command of the program (a group, or a leaf such as migrate); `help <command>` is not offered (use --help). */
+/** A command of the program (a group, or a leaf such as migrate); no `help <command>` (--help does that). */
 export function group(program: Command, name: string, description: string): Command {
   return program.command(name).description(description).helpCommand(false);
 }

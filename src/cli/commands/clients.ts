@@ -59,22 +59,24 @@ export function clientCommands(program: Command, rt: Runtime): void {
     .option('--webhook-url <url>', 'where authorization.revoked events are POSTed (http:// or https://)')
     .option('--logo-uri <url>', 'the logo shown on the consent page (https://)')
     .option('--homepage <url>', 'the app’s homepage (http:// or https://)')
-    .action(act<AppOptions & { public?: boolean; grantType?: string[] }>(rt, async (opts, rt, cmd) => {
-      const name = need(opts.name, '--name', cmd);
+    .action(act<AppOptions & { public?: boolean; grantType?: string[] }>(rt, (opts, cmd) => {
       const types = grantTypes(opts.grantType, cmd);
-      const created = await createApp(await rt.db(), await rt.kek(), {
-        name, redirectUris: opts.redirectUri ?? [], public: opts.public === true, ...(types ? { grantTypes: types } : {}),
-        webhookUrl: opts.webhookUrl, logoUri: opts.logoUri, homepage: opts.homepage,
-      });
-      const text = [`client_id      ${created.client_id}`];
-      if (created.client_secret) text.push(`client_secret  ${created.client_secret}`);
-      if (created.webhook_secret) text.push(`webhook_secret ${created.webhook_secret}`);
-      text.push('Secrets are shown only now: store them.');
-      return { json: { ...created }, text: text.join('\n') };
+      const input = {
+        name: need(opts.name, '--name', cmd), redirectUris: opts.redirectUri ?? [], public: opts.public === true,
+        ...(types ? { grantTypes: types } : {}), webhookUrl: opts.webhookUrl, logoUri: opts.logoUri, homepage: opts.homepage,
+      };
+      return async (rt) => {
+        const created = await createApp(await rt.db(), await rt.kek(), input);
+        const text = [`client_id      ${created.client_id}`];
+        if (created.client_secret) text.push(`client_secret  ${created.client_secret}`);
+        if (created.webhook_secret) text.push(`webhook_secret ${created.webhook_secret}`);
+        text.push('Secrets are shown only now: store them.');
+        return { json: { ...created }, text: text.join('\n') };
+      };
     }));
 
   client.command('list').description('list the registered apps')
-    .action(act(rt, async (_opts, rt) => {
+    .action(act(rt, () => async (rt) => {
       const data = (await listApps(await rt.db())).map(presentAppSummary);
       return {
         json: { data },
@@ -85,19 +87,22 @@ export function clientCommands(program: Command, rt: Runtime): void {
 
   client.command('show').description('show an app’s registration (never its secrets)')
     .option('--client-id <id>', 'the app’s client_id (required)')
-    .action(act<{ clientId?: string }>(rt, async (opts, rt, cmd) => {
-      const app = presentApp(await getApp(await rt.db(), clientId(opts.clientId, cmd)));
-      return { json: app, text: appLines(app).join('\n') };
+    .action(act<{ clientId?: string }>(rt, (opts, cmd) => {
+      const id = clientId(opts.clientId, cmd);
+      return async (rt) => {
+        const app = presentApp(await getApp(await rt.db(), id));
+        return { json: app, text: appLines(app).join('\n') };
+      };
     }));
 
-  client.command('update').description(`change an app’s registration; running servers use it within ${CLIENT_CACHE_SECONDS} s`)
+  client.command('update').description(`change an app’s registration; running servers use it within ${CLIENT_CACHE_SECONDS / 60} minutes`)
     .option('--client-id <id>', 'the app’s client_id (required)')
     .option('--name <name>', 'a new name')
     .option('--redirect-uri <uri>', 'the new redirect URIs, replacing all of them (repeatable)', collect)
     .option('--webhook-url <url>', 'a new webhook URL (a first one comes with a webhook secret, shown once)')
     .option('--logo-uri <url>', 'a new logo (https://)')
     .option('--homepage <url>', 'a new homepage')
-    .action(act<AppOptions & { clientId?: string }>(rt, async (opts, rt, cmd) => {
+    .action(act<AppOptions & { clientId?: string }>(rt, (opts, cmd) => {
       const id = clientId(opts.clientId, cmd);
       const change: AppChange = {
         ...(opts.name !== undefined ? { name: opts.name } : {}),
@@ -109,12 +114,14 @@ export function clientCommands(program: Command, rt: Runtime): void {
       if (Object.keys(change).length === 0) {
         throw new UsageError('nothing to change: give --name, --redirect-uri, --webhook-url, --logo-uri or --homepage', commandPath(cmd));
       }
-      const { app, webhookSecret } = await updateApp(await rt.db(), await rt.kek(), id, change);
-      const shown = presentApp(app);
-      const text = [...appLines(shown)];
-      if (webhookSecret) text.push(`webhook_secret ${webhookSecret}`, 'The webhook secret is shown only now: store it.');
-      text.push(`Running servers use the new registration within ${CLIENT_CACHE_SECONDS} s.`);
-      return { json: { ...shown, ...(webhookSecret ? { webhook_secret: webhookSecret } : {}) }, text: text.join('\n') };
+      return async (rt) => {
+        const { app, webhookSecret } = await updateApp(await rt.db(), await rt.kek(), id, change);
+        const shown = presentApp(app);
+        const text = [...appLines(shown)];
+        if (webhookSecret) text.push(`webhook_secret ${webhookSecret}`, 'The webhook secret is shown only now: store it.');
+        text.push(`Running servers use the new registration within ${CLIENT_CACHE_SECONDS / 60} minutes.`);
+        return { json: { ...shown, ...(webhookSecret ? { webhook_secret: webhookSecret } : {}) }, text: text.join('\n') };
+      };
     }));
 }
 
@@ -123,13 +130,16 @@ export function gatewayCommands(program: Command, rt: Runtime): void {
 
   gateway.command('create').description('register a V2 API gateway; its secret is shown once')
     .option('--name <name>', 'a name for operators (required)')
-    .action(act<{ name?: string }>(rt, async (opts, rt, cmd) => {
-      const g = await createGateway(await rt.db(), need(opts.name, '--name', cmd));
-      return { json: g, text: `client_id      ${g.client_id}\nclient_secret  ${g.client_secret}\nThe secret is shown only now: store it.` };
+    .action(act<{ name?: string }>(rt, (opts, cmd) => {
+      const name = need(opts.name, '--name', cmd);
+      return async (rt) => {
+        const g = await createGateway(await rt.db(), name);
+        return { json: g, text: `client_id      ${g.client_id}\nclient_secret  ${g.client_secret}\nThe secret is shown only now: store it.` };
+      };
     }));
 
   gateway.command('list').description('list the registered gateways')
-    .action(act(rt, async (_opts, rt) => {
+    .action(act(rt, () => async (rt) => {
       const data = (await listGateways(await rt.db())).map(presentGateway);
       return { json: { data }, text: table(['CLIENT_ID', 'CREATED', 'NAME'], data.map((g) => [g.client_id, shortTime(g.created_at), g.name]), 'no gateways') };
     }));

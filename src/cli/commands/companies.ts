@@ -12,14 +12,16 @@ export function companyCommands(program: Command, rt: Runtime): void {
 
   company.command('create').description('create a company')
     .option('--name <name>', 'the company’s name (required)')
-    .action(act<{ name?: string }>(rt, async (opts, rt, cmd) => {
+    .action(act<{ name?: string }>(rt, (opts, cmd) => {
       const name = need(opts.name, '--name', cmd);
-      const c = await createCompany(await rt.db(), name);
-      return { json: { id: c.id, guid: c.guid, name: c.name }, text: `company ${c.name}: ${c.guid}` };
+      return async (rt) => {
+        const c = await createCompany(await rt.db(), name);
+        return { json: { id: c.id, guid: c.guid, name: c.name }, text: `company ${c.name}: ${c.guid}` };
+      };
     }));
 
   company.command('list').description('list every company with its GUID and number of users')
-    .action(act(rt, async (_opts, rt) => {
+    .action(act(rt, () => async (rt) => {
       const data = (await listCompanies(await rt.db())).map(presentCompany);
       return {
         json: { data },

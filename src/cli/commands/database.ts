@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime.js';
 
 export function migrateCommand(program: Command, rt: Runtime): void {
   group(program, 'migrate', 'apply pending database migrations')
-    .action(act(rt, async (_opts, rt) => {
+    .action(act(rt, () => async (rt) => {
       const applied = await (await rt.db({ migrate: false })).migrate();
       return { json: { applied }, text: applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date' };
     }));
@@ -15,7 +15,7 @@ export function migrateCommand(program: Command, rt: Runtime): void {
 export function keysCommands(program: Command, rt: Runtime): void {
   const keys = group(program, 'keys', 'signing and cookie keys: rotate');
   keys.command('rotate').description('new signing and cookie keys first; old ones kept for verification')
-    .action(act(rt, async (_opts, rt) => {
+    .action(act(rt, () => async (rt) => {
       const db = await rt.db();
       const kek = await rt.kek();
       await ensureKeys(db, kek);
