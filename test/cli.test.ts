@@ -374,6 +374,7 @@ describe('usage errors: exit 2, one line naming the option, before any database 
       version: ['--version'],
       help: ['--help'],
       userHelp: ['user', '--help'],
+      helpUser: ['help', 'user'],
       createHelp: ['client', 'create', '--help'],
       group: ['client'],
       nothing: [],
@@ -407,6 +408,7 @@ describe('usage errors: exit 2, one line naming the option, before any database 
     expect(r.userHelp).toMatchObject({ code: 0, stderr: '' });
     expect(r.userHelp!.stdout).toMatch(/^Usage: grantledger user /);
     for (const command of ['create', 'list', 'deactivate', 'activate', 'set-role', 'set-password']) expect(r.userHelp!.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    expect(r.helpUser).toEqual(r.userHelp);
     expect(r.createHelp).toMatchObject({ code: 0, stderr: '' });
     expect(r.createHelp!.stdout).toMatch(/^Usage: grantledger client create /);
     for (const option of ['--name', '--redirect-uri', '--public', '--grant-type', '--webhook-url', '--logo-uri', '--homepage', '--json']) {
@@ -448,6 +450,16 @@ describe('usage errors: exit 2, one line naming the option, before any database 
     usageError(r.badGrantType!, /--grant-type must be one of authorization_code, refresh_token, client_credentials/);
     usageError(r.noEmail!, /^grantledger: missing --email/);
   });
+
+  test('a reader that goes away early (`| head -1`) ends the output quietly, without a stack trace', async () => {
+    const run = await inSlot(() => {
+      const child = spawn(process.execPath, [...CLI, '--help'], { cwd: packageRoot, env: noDb, stdio: ['ignore', 'pipe', 'pipe'] });
+      const done = collect(child);
+      child.stdout!.destroy();
+      return done;
+    });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+  }, STEP);
 
   test('no database was opened, let alone created', () => {
     expect(existsSync(join(dir, 'never.sqlite'))).toBe(false);

@@ -10,7 +10,7 @@ import { companyCommands } from './commands/companies.js';
 import { keysCommands, migrateCommand } from './commands/database.js';
 import { accessTokenCommands } from './commands/tokens.js';
 import { userCommands } from './commands/users.js';
-import { describeFailure, EXIT_OK, EXIT_USAGE } from './errors.js';
+import { describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './errors.js';
 import { createProgram } from './program.js';
 import { Runtime } from './runtime.js';
 
@@ -37,5 +37,11 @@ async function main(argv: string[]): Promise<number> {
     await rt.close();
   }
 }
+
+// A reader that stops early (`grantledger company list | head -1`) is no reason for a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') process.stderr.write(`grantledger: failed: ${err.message}\n`);
+  process.exit(err.code === 'EPIPE' ? EXIT_OK : EXIT_FAILED);
+});
 
 process.exitCode = await main(process.argv.slice(2));

@@ -112,7 +112,7 @@ export function createProgram(rt: Runtime, groups: CommandGroup[]): Command {
     .version(version(), '-V, --version', 'print the version')
     .option('--json', 'print one JSON object')
     .helpOption('-h, --help', 'show help')
-    .helpCommand(false)
+    .helpCommand('help [command]', 'show help for a command')
     .showSuggestionAfterError(true)
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     // Usage errors go through CliCommand.error; help and --version still end the parse.
