@@ -6,7 +6,7 @@ export function table(header: string[], rows: string[][], empty: string): string
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** An epoch-milliseconds or ISO time as `2026-11-28 14:03Z`. */
+/** An ISO time as `2026-11-28 14:03Z`. */
 export function shortTime(iso: string): string {
   return `${iso.slice(0, 16).replace('T', ' ')}Z`;
 }
