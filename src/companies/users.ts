@@ -1,7 +1,10 @@
 // Companies and their users: queries and commands. Users sign in with e-mail and password
 // (scrypt); only active admins reach Developer Tools.
+import { z } from 'zod';
 import type { Database, Executor } from '../db/database.js';
 import { conflict, notFound } from '../shared/errors.js';
+import { displayName, UNPRINTABLE, validate } from '../shared/validation.js';
+import { purgeRevokedGrants } from '../ledger/grant-purge.js';
 import { deleteSessionsOf, revokeGrants } from '../oidc/payload-store.js';
 import { burnPasswordCheck, hashPassword, uuid, verifyPassword } from '../shared/crypto.js';
 
@@ -51,12 +54,13 @@ function toUser(row: UserRow): User {
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export async function createCompany(db: Database, name: string): Promise<Company> {
+  const valid = validate(z.object({ name: displayName() }), { name }).name;
   const guid = uuid();
   const { rows } = await db.run<{ id: number }>(
     'INSERT INTO companies (guid, name, created_at) VALUES (?, ?, ?) RETURNING id',
-    [guid, name.trim(), Date.now()],
+    [guid, valid, Date.now()],
   );
-  return { id: rows[0]!.id, guid, name: name.trim() };
+  return { id: rows[0]!.id, guid, name: valid };
 }
 
 export async function findCompanyByGuid(db: Executor, guid: string): Promise<Company | undefined> {
@@ -76,13 +80,31 @@ export interface NewUser {
   name?: string;
 }
 
-export async function createUser(db: Database, input: NewUser): Promise<User> {
+export const MIN_PASSWORD_LENGTH = 8;
+// Long enough for any passphrase, short enough that hashing it costs nothing extra.
+const password = z.string()
+  .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
+  .max(1000, 'must be at most 1000 characters');
+
+const newUserSchema = z.object({
+  companyGuid: z.string(),
+  // Deliberately loose (one @, no spaces): the address is a sign-in name, not a mailbox we write to.
+  email: z.string().trim().max(320, 'must be at most 320 characters')
+    .regex(/^[^\s@]+@[^\s@]+$/, 'must be an e-mail address (name@domain)')
+    .refine((s) => !UNPRINTABLE.test(s), 'must not contain control characters'),
+  password,
+  role: z.enum(ROLES),
+  name: displayName().optional(),
+});
+
+export async function createUser(db: Database, raw: NewUser): Promise<User> {
+  const input = validate(newUserSchema, { ...raw, name: raw.name?.trim() || undefined });
   const company = await findCompanyByGuid(db, input.companyGuid);
   if (!company) throw notFound(`Company ${input.companyGuid}`);
   const email = normaliseEmail(input.email);
   const passwordHash = await hashPassword(input.password);
   const guid = uuid();
-  const name = input.name?.trim() || email.split('@')[0]!;
+  const name = input.name || email.split('@')[0]!;
   return db.transaction(async (tx) => {
     const taken = await tx.get('SELECT 1 AS x FROM users WHERE company_id = ? AND email = ?', [company.id, email]);
     if (taken) throw conflict(`A user with e-mail ${email} already exists in this company.`);
@@ -128,6 +150,19 @@ export async function authenticate(db: Executor, email: string, password: string
   return matches;
 }
 
+/** A user as operators name one: by GUID, or by e-mail (and company, when the e-mail is in several). */
+export type UserRef = { guid: string } | { email: string; companyGuid?: string };
+
+/** The user a reference names; ambiguous e-mails need a company. */
+export async function findUser(db: Executor, ref: UserRef): Promise<User> {
+  if ('guid' in ref) {
+    const user = await findUserByGuid(db, ref.guid);
+    if (!user) throw notFound(`User ${ref.guid}`);
+    return user;
+  }
+  return resolveUser(db, ref.email, ref.companyGuid);
+}
+
 /** Resolves "the user with this e-mail" for operator commands; ambiguous e-mails need --company. */
 export async function resolveUser(db: Executor, email: string, companyGuid?: string): Promise<User> {
   const users = await findUsersByEmail(db, email, companyGuid);
@@ -138,29 +173,101 @@ export async function resolveUser(db: Executor, email: string, companyGuid?: str
   return users[0]!;
 }
 
+export interface UserChange {
+  role?: Role;
+  active?: boolean;
+  password?: string;
+}
+
+export interface UserUpdate {
+  user: User;
+  /** Grants and tokens revoked by a deactivation. */
+  revokedTokens: number;
+  /** Developer Tools sign-ins ended (by a new password or a deactivation). */
+  endedAdminSessions: number;
+}
+
+const userChangeSchema = z.object({ role: z.enum(ROLES).optional(), active: z.boolean().optional(), password: password.optional() });
+
 /**
- * Deactivates a user. Their OAuth grants are revoked in the same transaction (queued for the
- * purge of their tokens, see ledger/grant-purge.ts), so every app they connected loses the
- * access they gave it (the company's connection stays); their sessions end.
+ * Changes a user's role, active flag and/or password in one transaction — the one command
+ * behind deactivate, activate, set-role and set-password:
+ * - deactivation revokes the user's OAuth grants (queued for the purge of their tokens, see
+ *   ledger/grant-purge.ts), so every app they connected loses the access they gave it (the
+ *   company's connection stays), and ends their sessions at the authorization server and in
+ *   Developer Tools;
+ * - a role other than admin ends their sessions at the authorization server (Developer Tools
+ *   refuses a non-admin's session with 403 at its next request);
+ * - a new password is a credential change: it ends their sessions at the authorization server
+ *   and in Developer Tools. Their apps keep the access they were given (consent does not hang
+ *   on the password).
+ * The purge of revoked tokens runs right after the commit; any instance also finishes it later.
  */
-export async function deactivateUser(db: Database, user: User): Promise<{ revokedTokens: number }> {
-  return db.transaction(async (tx) => {
-    await tx.run('UPDATE users SET active = 0 WHERE id = ?', [user.id]);
-    const counts = await revokeGrants(tx, { accountId: user.guid }, Date.now());
-    await revokeUserSessions(tx, user);
-    return { revokedTokens: Object.values(counts).reduce((a, b) => a + b, 0) };
+export async function updateUser(db: Database, target: UserRef | User, raw: UserChange): Promise<UserUpdate> {
+  const change = validate(userChangeSchema, raw);
+  const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
+  const before = 'company' in target ? target : await findUser(db, target);
+  const result = await db.transaction(async (tx) => {
+    let revokedTokens = 0;
+    let endSessions = false;
+    let endAdminSessions = false;
+    if (change.role !== undefined) {
+      await tx.run('UPDATE users SET role = ? WHERE id = ?', [change.role, before.id]);
+      endSessions ||= change.role !== 'admin';
+    }
+    if (change.active === false) {
+      await tx.run('UPDATE users SET active = 0 WHERE id = ?', [before.id]);
+      const counts = await revokeGrants(tx, { accountId: before.guid }, Date.now());
+      revokedTokens = Object.values(counts).reduce((a, b) => a + b, 0);
+      endSessions = endAdminSessions = true;
+    } else if (change.active === true) {
+      await tx.run('UPDATE users SET active = 1 WHERE id = ?', [before.id]);
+    }
+    if (passwordHash !== undefined) {
+      await tx.run('UPDATE users SET password_hash = ? WHERE id = ?', [passwordHash, before.id]);
+      endSessions = endAdminSessions = true;
+    }
+    if (endSessions) await revokeUserSessions(tx, before);
+    const endedAdminSessions = endAdminSessions
+      ? (await tx.run('DELETE FROM admin_sessions WHERE user_id = ?', [before.id])).changes
+      : 0;
+    return { revokedTokens, endedAdminSessions };
   });
+  if (result.revokedTokens > 0) await purgeRevokedGrants(db);
+  const user = { ...before, ...(change.role ? { role: change.role } : {}), ...(change.active !== undefined ? { active: change.active } : {}) };
+  return { user, ...result };
+}
+
+/** Deactivates a user (see updateUser). */
+export async function deactivateUser(db: Database, user: User): Promise<{ revokedTokens: number }> {
+  return updateUser(db, user, { active: false });
 }
 
 export async function reactivateUser(db: Database, user: User): Promise<void> {
-  await db.run('UPDATE users SET active = 1 WHERE id = ?', [user.id]);
+  await updateUser(db, user, { active: true });
 }
 
 export async function setRole(db: Database, user: User, role: Role): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.run('UPDATE users SET role = ? WHERE id = ?', [role, user.id]);
-    if (role !== 'admin') await revokeUserSessions(tx, user);
-  });
+  await updateUser(db, user, { role });
+}
+
+export interface UserSummary {
+  guid: string;
+  email: string;
+  name: string;
+  role: Role;
+  active: boolean;
+  createdAt: number;
+}
+
+/** Every user of a company, by e-mail (uq_users_company_email serves the query and its order). */
+export async function listUsers(db: Executor, companyGuid: string): Promise<UserSummary[]> {
+  const company = await findCompanyByGuid(db, companyGuid);
+  if (!company) throw notFound(`Company ${companyGuid}`);
+  const rows = await db.all<{ guid: string; email: string; name: string; role: Role; active: number; created_at: number }>(
+    'SELECT guid, email, name, role, active, created_at FROM users WHERE company_id = ? ORDER BY email', [company.id],
+  );
+  return rows.map((r) => ({ guid: r.guid, email: r.email, name: r.name, role: r.role, active: Number(r.active) === 1, createdAt: Number(r.created_at) }));
 }
 
 /** Signs the user out everywhere: end-user sessions at the authorization server. */
