@@ -2,7 +2,7 @@
 // operator (CLI); the client secret is stored as SHA-256, shown once at creation.
 import { z } from 'zod';
 import type { Database, Executor } from '../db/database.js';
-import { badRequest } from '../shared/errors.js';
+import { displayName, validate } from '../shared/validation.js';
 import { decrypt, encrypt, randomSecret, sha256, uuid } from '../shared/crypto.js';
 import { defaultClientScopes } from '../authz/policy.js';
 import { COMPANY_ACCESS, OAUTH_SCOPES, normaliseScopes, splitScopes } from '../oidc/scopes.js';
@@ -27,28 +27,36 @@ export function registeredScopes(metadata: Record<string, unknown>): string[] {
   return defaultClientScopes(Array.isArray(metadata.grant_types) ? (metadata.grant_types as string[]) : []);
 }
 
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
 /** Redirect URIs: https anywhere, http only on loopback, or a private-use scheme (native apps). */
-const redirectUri = z.string().max(2000).refine((value) => {
-  let url: URL;
+const redirectUri = z.string().max(2000, 'must be at most 2000 characters').superRefine((value, ctx) => {
+  let url: URL | undefined;
   try {
     url = new URL(value);
   } catch {
-    return false;
+    // An unparsable value fails the scheme rule below.
   }
-  if (url.hash) return false;
-  if (url.protocol === 'https:') return true;
-  if (url.protocol === 'http:') return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  return /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(url.protocol); // reverse-DNS custom scheme
-}, 'must be an https URL, http on localhost, or a reverse-DNS custom scheme, without a fragment');
+  const allowed = url !== undefined && (url.protocol === 'https:'
+    || (url.protocol === 'http:' && LOOPBACK_HOSTS.includes(url.hostname))
+    || /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(url.protocol)); // reverse-DNS custom scheme
+  if (!allowed) ctx.addIssue({ code: 'custom', message: 'must be https://, http:// on loopback, or a reverse-DNS custom scheme' });
+  else if (url!.hash) ctx.addIssue({ code: 'custom', message: 'must not have a fragment (#…)' });
+});
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).max(2000, 'must be at most 2000 characters');
 
 export const newAppSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  redirectUris: z.array(redirectUri).max(20).default([]),
+  name: displayName(),
+  redirectUris: z.array(redirectUri).max(20, 'at most 20 redirect URIs').default([]),
   public: z.boolean().default(false),
   grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).default(['authorization_code', 'refresh_token']),
-  webhookUrl: z.url({ protocol: /^https?$/ }).max(2000).optional(),
-  logoUri: z.url({ protocol: /^https$/ }).max(2000).optional(),
-  homepage: z.url({ protocol: /^https?$/ }).max(2000).optional(),
+  webhookUrl: httpUrl.optional(),
+  // https only: the consent and Developer Tools pages load images from https: alone (their CSP),
+  // so an http logo — even on loopback — would never show.
+  logoUri: z.url({ protocol: /^https$/, error: 'must be an https:// URL (the pages that show the logo load only https images)' })
+    .max(2000, 'must be at most 2000 characters').optional(),
+  homepage: httpUrl.optional(),
   /** Scopes the app may ask for; default: OIDC + every V2 scope (+ company_access with client_credentials). */
   scopes: z.array(z.enum(OAUTH_SCOPES as [string, ...string[]])).max(OAUTH_SCOPES.length).optional(),
 }).superRefine((v, ctx) => {
@@ -77,26 +85,11 @@ export const CLIENT_SECRET_PREFIX = 'glcs_';
 export const WEBHOOK_SECRET_PREFIX = 'whsec_';
 
 export async function createApp(db: Database, kek: Buffer, input: NewApp): Promise<CreatedClient> {
-  const parsed = newAppSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw badRequest(`${issue.path.join('.') || 'client'}: ${issue.message}`);
-  }
-  const app = parsed.data;
+  const app = validate(newAppSchema, input);
   const clientId = uuid();
   const clientSecret = app.public ? undefined : CLIENT_SECRET_PREFIX + randomSecret(32);
   const webhookSecret = app.webhookUrl ? WEBHOOK_SECRET_PREFIX + randomSecret(32) : undefined;
-  const usesCode = app.grantTypes.includes('authorization_code');
-  const metadata = {
-    client_name: app.name,
-    redirect_uris: app.redirectUris,
-    grant_types: app.grantTypes,
-    response_types: usesCode ? ['code'] : [],
-    token_endpoint_auth_method: app.public ? 'none' : 'client_secret_basic',
-    [SCOPES_PROPERTY]: normaliseScopes(app.scopes ?? defaultClientScopes(app.grantTypes)).join(' '),
-    ...(app.logoUri ? { logo_uri: app.logoUri } : {}),
-    ...(app.homepage ? { client_uri: app.homepage } : {}),
-  };
+  const metadata = appMetadata(app);
   await insertClient(db, {
     clientId, kind: 'app', name: app.name, metadata,
     secretHash: clientSecret ? sha256(clientSecret) : null,
@@ -106,10 +99,23 @@ export async function createApp(db: Database, kek: Buffer, input: NewApp): Promi
   return { client_id: clientId, ...(clientSecret && { client_secret: clientSecret }), ...(webhookSecret && { webhook_secret: webhookSecret }) };
 }
 
+/** oidc-provider client metadata of an app (no secret: the hash is added at lookup). */
+export function appMetadata(app: z.output<typeof newAppSchema>): Record<string, unknown> {
+  return {
+    client_name: app.name,
+    redirect_uris: app.redirectUris,
+    grant_types: app.grantTypes,
+    response_types: app.grantTypes.includes('authorization_code') ? ['code'] : [],
+    token_endpoint_auth_method: app.public ? 'none' : 'client_secret_basic',
+    [SCOPES_PROPERTY]: normaliseScopes(app.scopes ?? defaultClientScopes(app.grantTypes)).join(' '),
+    ...(app.logoUri ? { logo_uri: app.logoUri } : {}),
+    ...(app.homepage ? { client_uri: app.homepage } : {}),
+  };
+}
+
 /** A gateway (resource server): a confidential client whose only use is introspection. */
 export async function createGateway(db: Database, name: string): Promise<Required<Pick<CreatedClient, 'client_id' | 'client_secret'>>> {
-  const trimmed = name.trim();
-  if (!trimmed || trimmed.length > 200) throw badRequest('name: must be 1 to 200 characters');
+  const trimmed = validate(z.object({ name: displayName() }), { name }).name;
   const clientId = uuid();
   const clientSecret = CLIENT_SECRET_PREFIX + randomSecret(32);
   await insertClient(db, {
@@ -170,7 +176,8 @@ export function openWebhookSecret(kek: Buffer, client: ClientRecord): string | u
 /**
  * oidc-provider's view of a client: its metadata with the secret's hash in `client_secret`
  * (compared by hashing the presented secret, see provider.ts). Cached briefly per process:
- * clients change only through the operator CLI, and no revocation depends on them.
+ * clients change only through the operator (`client update` is seen after `ttlMs`, plus the
+ * provider's own Client cache), and no revocation depends on them.
  */
 export function createClientLookup(db: Database, ttlMs = 60_000) {
   const cache = new Map<string, { value: Record<string, unknown> | undefined; until: number }>();

@@ -14,9 +14,11 @@ import { revokeConsentsOf } from '../ledger/authorizations.js';
 import type { LedgerEffects } from '../ledger/effects.js';
 import type { Revoker } from '../ledger/revoker.js';
 import { deleteSessionsOf } from '../oidc/payload-store.js';
+import { purgeRevokedGrants } from '../ledger/grant-purge.js';
 import { hashPassword } from '../shared/crypto.js';
-import { badRequest } from '../shared/errors.js';
-import type { Role, User } from './users.js';
+import { validate } from '../shared/validation.js';
+import { findUser, password as passwordSchema, ROLES, type Role, type User, type UserRef } from './users.js';
+import { z } from 'zod';
 
 export interface MembershipDeps {
   db: Database;
@@ -54,12 +56,48 @@ export async function reactivateUser(deps: Pick<MembershipDeps, 'db'>, user: Use
   await deps.db.run('UPDATE users SET active = 1 WHERE id = ?', [user.id]);
 }
 
-export async function setPassword(deps: Pick<MembershipDeps, 'db'>, user: User, password: string): Promise<void> {
-  if (password.length < 8) throw badRequest('The password must be at least 8 characters.');
-  if (password.length > 1024) throw badRequest('The password must be at most 1024 characters.');
-  const hash = await hashPassword(password);
-  await deps.db.transaction(async (tx) => {
+/** Returns how many Developer Tools sessions ended. */
+export async function setPassword(deps: Pick<MembershipDeps, 'db'>, user: User, password: string): Promise<{ endedAdminSessions: number }> {
+  const hash = await hashPassword(validate(z.object({ password: passwordSchema }), { password }).password);
+  return deps.db.transaction(async (tx) => {
     await tx.run('UPDATE users SET password_hash = ? WHERE id = ?', [hash, user.id]);
-    await tx.run('DELETE FROM admin_sessions WHERE user_id = ?', [user.id]);
+    await deleteSessionsOf(tx, user.guid);
+    return { endedAdminSessions: (await tx.run('DELETE FROM admin_sessions WHERE user_id = ?', [user.id])).changes };
   });
+}
+
+export interface UserChange {
+  role?: Role;
+  active?: boolean;
+  password?: string;
+}
+
+const userChangeSchema = z.object({ role: z.enum(ROLES).optional(), active: z.boolean().optional(), password: passwordSchema.optional() });
+
+/**
+ * The operator's one command behind `user deactivate|activate|set-role|set-password` (CLI and
+ * operator API): each change through the command above that owns its consequences. Tokens of
+ * revoked grants are purged before it returns (the CLI has no background purger).
+ */
+export async function updateUser(
+  deps: MembershipDeps, target: UserRef | User, raw: UserChange, actor: Revoker | null = { operator: 'cli' },
+): Promise<{ user: User; revokedTokens: number; endedAdminSessions: number }> {
+  const change = validate(userChangeSchema, raw);
+  let user = 'company' in target ? target : await findUser(deps.db, target);
+  let revokedTokens = 0;
+  let endedAdminSessions = 0;
+  if (change.password !== undefined) endedAdminSessions += (await setPassword(deps, user, change.password)).endedAdminSessions;
+  if (change.role !== undefined && change.role !== user.role) {
+    revokedTokens += (await setRole(deps, user, change.role, actor)).revokedTokens;
+    user = { ...user, role: change.role };
+  }
+  if (change.active === false && user.active) {
+    revokedTokens += (await deactivateUser(deps, user, actor)).revokedTokens;
+    user = { ...user, active: false };
+  } else if (change.active === true && !user.active) {
+    await reactivateUser(deps, user);
+    user = { ...user, active: true };
+  }
+  if (revokedTokens > 0) await purgeRevokedGrants(deps.db);
+  return { user, revokedTokens, endedAdminSessions };
 }

@@ -1,7 +1,9 @@
 // Companies and their users: queries and commands. Users sign in with e-mail and password
 // (scrypt); only active admins reach Developer Tools.
+import { z } from 'zod';
 import type { Database, Executor } from '../db/database.js';
 import { conflict, notFound } from '../shared/errors.js';
+import { displayName, UNPRINTABLE, validate } from '../shared/validation.js';
 import { burnPasswordCheck, hashPassword, uuid, verifyPassword } from '../shared/crypto.js';
 
 export const ROLES = ['admin', 'manager', 'employee'] as const;
@@ -50,12 +52,13 @@ function toUser(row: UserRow): User {
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export async function createCompany(db: Database, name: string): Promise<Company> {
+  const valid = validate(z.object({ name: displayName() }), { name }).name;
   const guid = uuid();
   const { rows } = await db.run<{ id: number }>(
     'INSERT INTO companies (guid, name, created_at) VALUES (?, ?, ?) RETURNING id',
-    [guid, name.trim(), Date.now()],
+    [guid, valid, Date.now()],
   );
-  return { id: rows[0]!.id, guid, name: name.trim() };
+  return { id: rows[0]!.id, guid, name: valid };
 }
 
 export async function findCompanyByGuid(db: Executor, guid: string): Promise<Company | undefined> {
@@ -75,13 +78,31 @@ export interface NewUser {
   name?: string;
 }
 
-export async function createUser(db: Database, input: NewUser): Promise<User> {
+export const MIN_PASSWORD_LENGTH = 8;
+// Long enough for any passphrase, short enough that hashing it costs nothing extra.
+export const password = z.string()
+  .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
+  .max(1000, 'must be at most 1000 characters');
+
+const newUserSchema = z.object({
+  companyGuid: z.string(),
+  // Deliberately loose (one @, no spaces): the address is a sign-in name, not a mailbox we write to.
+  email: z.string().trim().max(320, 'must be at most 320 characters')
+    .regex(/^[^\s@]+@[^\s@]+$/, 'must be an e-mail address (name@domain)')
+    .refine((s) => !UNPRINTABLE.test(s), 'must not contain control characters'),
+  password,
+  role: z.enum(ROLES),
+  name: displayName().optional(),
+});
+
+export async function createUser(db: Database, raw: NewUser): Promise<User> {
+  const input = validate(newUserSchema, { ...raw, name: raw.name?.trim() || undefined });
   const company = await findCompanyByGuid(db, input.companyGuid);
   if (!company) throw notFound(`Company ${input.companyGuid}`);
   const email = normaliseEmail(input.email);
   const passwordHash = await hashPassword(input.password);
   const guid = uuid();
-  const name = input.name?.trim() || email.split('@')[0]!;
+  const name = input.name || email.split('@')[0]!;
   return db.transaction(async (tx) => {
     const taken = await tx.get('SELECT 1 AS x FROM users WHERE company_id = ? AND email = ?', [company.id, email]);
     if (taken) throw conflict(`A user with e-mail ${email} already exists in this company.`);
@@ -127,6 +148,19 @@ export async function authenticate(db: Executor, email: string, password: string
   return matches;
 }
 
+/** A user as operators name one: by GUID, or by e-mail (and company, when the e-mail is in several). */
+export type UserRef = { guid: string } | { email: string; companyGuid?: string };
+
+/** The user a reference names; ambiguous e-mails need a company. */
+export async function findUser(db: Executor, ref: UserRef): Promise<User> {
+  if ('guid' in ref) {
+    const user = await findUserByGuid(db, ref.guid);
+    if (!user) throw notFound(`User ${ref.guid}`);
+    return user;
+  }
+  return resolveUser(db, ref.email, ref.companyGuid);
+}
+
 /** Resolves "the user with this e-mail" for operator commands; ambiguous e-mails need --company. */
 export async function resolveUser(db: Executor, email: string, companyGuid?: string): Promise<User> {
   const users = await findUsersByEmail(db, email, companyGuid);
@@ -135,6 +169,25 @@ export async function resolveUser(db: Executor, email: string, companyGuid?: str
     throw conflict(`${normaliseEmail(email)} exists in ${users.length} companies: name one with --company GUID.`);
   }
   return users[0]!;
+}
+
+export interface UserSummary {
+  guid: string;
+  email: string;
+  name: string;
+  role: Role;
+  active: boolean;
+  createdAt: number;
+}
+
+/** Every user of a company, by e-mail (uq_users_company_email serves the query and its order). */
+export async function listUsers(db: Executor, companyGuid: string): Promise<UserSummary[]> {
+  const company = await findCompanyByGuid(db, companyGuid);
+  if (!company) throw notFound(`Company ${companyGuid}`);
+  const rows = await db.all<{ guid: string; email: string; name: string; role: Role; active: number; created_at: number }>(
+    'SELECT guid, email, name, role, active, created_at FROM users WHERE company_id = ? ORDER BY email', [company.id],
+  );
+  return rows.map((r) => ({ guid: r.guid, email: r.email, name: r.name, role: r.role, active: Number(r.active) === 1, createdAt: Number(r.created_at) }));
 }
 
 /**

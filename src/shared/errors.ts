@@ -39,3 +39,27 @@ export const errorBodySchema = z.strictObject({
     message: z.string().meta({ description: 'For people: what went wrong, and what to do' }),
   }),
 });
+
+/** One rejected field of an input: where (the field path of the domain's schema) and why. */
+export interface InputIssue {
+  readonly path: ReadonlyArray<PropertyKey>;
+  readonly message: string;
+  readonly code?: string;
+  /** The rejected value, when the validator reported it. */
+  readonly input?: unknown;
+  /** The allowed values, for a value outside a fixed list. */
+  readonly values?: ReadonlyArray<unknown>;
+}
+
+/**
+ * Input a domain command rejected (400). The message names the field path as the API always
+ * has (`redirectUris.0: …`); `issues` lets another edge (the CLI) name its own option instead.
+ */
+export class ValidationError extends AppError {
+  constructor(readonly issues: readonly [InputIssue, ...InputIssue[]]) {
+    const first = issues[0];
+    const path = first.path.map(String).join('.');
+    super(400, 'invalid_request', path ? `${path}: ${first.message}` : first.message);
+    this.name = 'ValidationError';
+  }
+}

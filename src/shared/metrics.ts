@@ -113,14 +113,15 @@ export class Metrics {
  * catch-all route (a template with a `*` wildcard, such as the API's not-found answer).
  */
 function routeLabel(ctx: RoutedContext): string {
-  if (typeof ctx._matchedRouteName === 'string') return ctx._matchedRouteName;
   const matched = ctx.matched;
   if (matched) {
     // Layers matching the path, in dispatch order; the first route (a layer with methods, not a
-    // `router.use` middleware) for this method is the one that answered.
+    // `router.use` middleware) for this method is the one that answered. Our routes are named
+    // too (the API's by operationId): the template says more to an operator.
     for (const layer of matched) {
       if (typeof layer.path === 'string' && layer.methods.includes(ctx.method)) return layer.path.includes('*') ? 'other' : layer.path;
     }
   }
+  if (typeof ctx._matchedRouteName === 'string') return ctx._matchedRouteName;
   return 'other';
 }
