@@ -154,19 +154,22 @@ describe('an existing database upgraded to the authorization model, then served'
     expect((await refresh(server, w.apps.hr, w.bManager.refreshToken)).status).toBe(200);
 
     // Nothing is remembered for the employee: they are asked again, and users:write is not theirs to give.
-    const again = await authorize(server, await rpConfig(server, w.apps.hr), w.apps.hr, w.employee, { scope: 'openid users:write' });
-    expect(again.consentShown).toBe(true);
+    await expect(authorize(server, await rpConfig(server, w.apps.hr), w.apps.hr, w.employee, { scope: 'openid users:write', expectConsent: false }))
+      .rejects.toThrow('consent page shown again');
   });
 
   test('(c) a client-credentials app last authorized by an admin gets company-wide access: its tokens’ scopes and the admin’s', async () => {
     expect((await seen(w.cc.payroll)).body).toMatchObject({
       active: true, client_id: w.apps.payroll.clientId, company_guid: w.acme.guid, scope: 'schedules:read', auth_type: 'oauth',
     });
+    // No scope asked: the grant's — the live token's and what the admin consented to.
     const all = await cc(w.apps.payroll, w.acme);
     expect(all.status).toBe(200);
     expect(sorted(all.body.scope)).toEqual(['schedules:read', 'timepunches:read']);
     expect((await seen(String(all.body.access_token))).body).toMatchObject({ active: true, company_guid: w.acme.guid });
-    // Neither an expired token’s scope nor an employee’s consent becomes company-wide access.
+    expect((await cc(w.apps.payroll, w.acme, 'timepunches:read schedules:read')).body.scope).toBe('schedules:read timepunches:read');
+    // Neither an expired token's scope, nor the employee's consent to the same app (locations:read),
+    // nor anything nobody consented to becomes company-wide access.
     for (const scope of ['users:write', 'locations:read', 'timepunches:read users:read']) {
       expect(await cc(w.apps.payroll, w.acme, scope)).toMatchObject({ status: 400, body: { error: 'invalid_scope' } });
     }
@@ -188,7 +191,8 @@ describe('an existing database upgraded to the authorization model, then served'
 
   test('(e) an app without the client_credentials grant type, connected by an admin: no company-wide access, the admin’s grant works', async () => {
     expect((await seen(w.e.accessToken)).body).toMatchObject({ active: true, sub: w.admin.user.guid });
-    expect((await cc(w.apps.calendar, w.acme)).body.error).toBe('unauthorized_client');
+    // oidc-provider's answer for a grant type the client is not registered for.
+    expect(await cc(w.apps.calendar, w.acme)).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
   });
 
   test('a client-credentials app last authorized by an admin since deactivated: no company-wide access', async () => {
@@ -202,7 +206,6 @@ describe('an existing database upgraded to the authorization model, then served'
     const res = await session.api('GET', '/connected-apps');
     expect(res.status).toBe(200);
     const byId = new Map(res.body.data!.map((c) => [c.client_id as string, c]));
-    console.log(JSON.stringify([byId.get(w.apps.orgChart.clientId), byId.get(w.apps.hr.clientId)], null, 1));
     const row = (app: OldApp) => {
       const c = byId.get(app.clientId);
       return c && { company_access: c.company_access, users: c.users };
@@ -231,6 +234,16 @@ describe('an existing database upgraded to the authorization model, then served'
       { user_guid: w.employee.user.guid, scopes: ['openid', 'locations:read'] },
     ].sort((x, y) => x.user_guid.localeCompare(y.user_guid)));
   });
+
+  // Fails today: the data migration revokes grants but never settles their connections
+  // (settleConnection), so Org Chart stays listed holding nothing (users: 0, "users:write"), and
+  // HR Sync still lists the revoked users:write.
+  test.failing('known gap: a connection nothing holds after the upgrade ends; the others list only what is still granted', async () => {
+    const session = await signIn(server, w.admin);
+    const listed = (await session.api('GET', '/connected-apps')).body.data!;
+    expect(listed.map((c) => c.client_id)).not.toContain(w.apps.orgChart.clientId);
+    expect(listed.find((c) => c.client_id === w.apps.hr.clientId)?.scopes).toEqual(['openid', 'offline_access', 'users:read', 'schedules:write']);
+  });
 });
 
 /** Tables, columns, indexes and foreign keys of the database, as comparable lines. */
@@ -239,7 +252,10 @@ async function schemaOf(db: Database, schema: string | undefined): Promise<strin
     const rows = await db.all<{ type: string; name: string; sql: string | null }>(
       "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
     );
-    return rows.map((r) => `${r.type} ${r.name}: ${(r.sql ?? '').replace(/\s+/g, ' ')}`);
+    // TypeORM rebuilds a SQLite table to add or drop columns and then spells out the default
+    // referential actions; the same foreign key either way.
+    const normalise = (sql: string) => sql.replace(/\s+/g, ' ').replaceAll(' ON DELETE NO ACTION ON UPDATE NO ACTION', '');
+    return rows.map((r) => `${r.type} ${r.name}: ${normalise(r.sql ?? '')}`);
   }
   const columns = await db.all<Record<string, string>>(
     `SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
@@ -274,6 +290,10 @@ describe('the authorization migration’s down()', () => {
     const w = await writeOldData(t.db);
     const before = await schemaOf(t.db, t.schema);
     expect(await (await t.reopen()).migrate()).toEqual([AUTHORIZATION]);
+    // Rebuilding connections (SQLite) kept its indexes, the partial unique one included.
+    const indexes = (lines: string[]) => lines.filter((l) => l.startsWith('index'));
+    expect(indexes(await schemaOf(t.db, t.schema))).toEqual(expect.arrayContaining(indexes(before)));
+    expect(indexes(before).some((l) => /uq_connections_live.*WHERE/i.test(l))).toBe(true);
     const first = await derived(t.db);
     expect(first.consents.length).toBeGreaterThan(0);
     expect(first.grants.filter((g) => g.company_access_scopes !== null)).toEqual([
