@@ -8,7 +8,7 @@
 //   users:write) is revoked — queued for the purge — and that person must authorize again;
 // - a live connection last authorized by an active admin, for an app that has the
 //   client_credentials grant type, gets company-wide access with the V2 scopes its live
-//   client-credentials tokens carry plus those the admin consented to; other connections get
+//   client-credentials tokens carry plus those that admin's own grant holds; other connections get
 //   none, so their client-credentials tokens stop working (an admin must authorize the app with
 //   `company_access`).
 import { Table, TableColumn, type MigrationInterface, type QueryRunner } from 'typeorm';
@@ -85,8 +85,8 @@ export class Authorization1764288400000 implements MigrationInterface {
   }
 
   async #companyGrants(q: QueryRunner, now: number): Promise<void> {
-    const live = await query<{ id: number; client_id: string; scopes: string; connected_by: number | null; company_guid: string; metadata: string }>(q,
-      `SELECT c.id, c.client_id, c.scopes, c.connected_by, co.guid AS company_guid, cl.metadata
+    const live = await query<{ id: number; client_id: string; connected_by: number | null; company_guid: string; metadata: string }>(q,
+      `SELECT c.id, c.client_id, c.connected_by, co.guid AS company_guid, cl.metadata
        FROM connections c JOIN companies co ON co.id = c.company_id JOIN clients cl ON cl.client_id = c.client_id
        WHERE c.revoked_at IS NULL`);
     for (const c of live) {
@@ -98,7 +98,13 @@ export class Authorization1764288400000 implements MigrationInterface {
         `SELECT payload FROM oidc_payloads WHERE client_id = ? AND company_guid = ? AND model = 'ClientCredentials'
          AND (expires_at IS NULL OR expires_at > ?)`, [c.client_id, c.company_guid, now]);
       const used = tokens.flatMap((t) => splitScopes((JSON.parse(t.payload) as { scope?: string }).scope));
-      const scopes = normaliseScopes([...used, ...splitScopes(c.scopes)]).filter((s) => API_SCOPES.includes(s));
+      // What that admin consented to (their own grant), not the union of everyone's consents.
+      const own = await query<{ payload: string }>(q,
+        `SELECT g.payload FROM oidc_payloads g JOIN users u ON u.guid = g.account_id
+         WHERE g.model = 'Grant' AND g.client_id = ? AND u.id = ? AND (g.expires_at IS NULL OR g.expires_at > ?)`,
+        [c.client_id, c.connected_by, now]);
+      const consented = own.flatMap((g) => splitScopes((JSON.parse(g.payload) as { openid?: { scope?: string } }).openid?.scope));
+      const scopes = normaliseScopes([...used, ...consented]).filter((s) => API_SCOPES.includes(s));
       if (scopes.length === 0) continue;
       await query(q,
         'UPDATE connections SET company_access_scopes = ?, company_access_granted_by = ?, company_access_granted_at = ? WHERE id = ?',
