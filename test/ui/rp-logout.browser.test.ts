@@ -44,13 +44,13 @@ class RelyingParty {
   readonly sessions = new Map<string, RpSession>();
   config!: oidc.Configuration;
 
-  private constructor(private readonly server: Server, readonly url: string) {}
+  readonly #server: Server = createServer((req, res) => void this.handle(req, res));
+  url = '';
 
   static async start(): Promise<RelyingParty> {
-    let rp: RelyingParty | undefined;
-    const server = createServer((req, res) => void rp!.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    rp = new RelyingParty(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const rp = new RelyingParty();
+    await new Promise<void>((resolve) => rp.#server.listen(0, '127.0.0.1', resolve));
+    rp.url = `http://127.0.0.1:${(rp.#server.address() as AddressInfo).port}`;
     return rp;
   }
 
@@ -59,8 +59,8 @@ class RelyingParty {
   }
 
   close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
