@@ -263,3 +263,27 @@ describe('an app’s RFC 7009 revocation ends that chain only', () => {
     expect(again.consentShown).toBe(false);
   });
 });
+
+describe('no statement added to introspection', () => {
+  test('OAuth access token: 1 statement; client-credentials token: 2; access token: 1 — the consent, company grant and role bound ride on them', async () => {
+    const app = await makeApp(server);
+    const config = await rpConfig(server, app);
+    await authorize(server, config, app, admin, { scope: 'openid schedules:read company_access' });
+    const { tokens } = await connect(server, config, app, employee, { scope: 'openid schedules:read' });
+    const ccToken = String((await cc(app)).body.access_token);
+    const pat = (await createToken(server.db, admin.user, { kind: 'access_token', name: 'counted', scopes: ['schedules:read'], expiresAt: null })).token;
+    const counted = async (token: string) => {
+      // Warm: the gateway's client metadata cached, the token's last use written (once per
+      // LAST_USED_INTERVAL) — its write is flushed before the second answer comes back.
+      await introspect(server, gateway, token);
+      await introspect(server, gateway, token);
+      const before = server.db.statements;
+      const answer = await introspect(server, gateway, token);
+      expect(answer.body.active).toBe(true);
+      return server.db.statements - before;
+    };
+    expect(await counted(tokens.access_token)).toBe(1);
+    expect(await counted(ccToken)).toBe(2);
+    expect(await counted(pat)).toBe(1);
+  });
+});
