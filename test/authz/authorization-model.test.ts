@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { setPassword, setRole, deactivateUser, reactivateUser } from '../../src/companies/membership.js';
 import { createToken } from '../../src/tokens/tokens.js';
-import { UserAgent, authorize, connect, formField, introspect, rpConfig, tokenRequest } from '../helpers/oauth.js';
+import { authorize, connect, consentPage as walkToConsent, formField, introspect, rpConfig, tokenRequest } from '../helpers/oauth.js';
 import { makeApp, makeCompany, makeGateway, makeUser, reloadUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
 import { bearerApi, signIn } from '../helpers/admin.js';
 
@@ -29,23 +29,8 @@ const cc = (app: TestApp, params: Record<string, string> = {}) =>
   tokenRequest(server, app, { grant_type: 'client_credentials', company: companyGuid, ...params });
 
 /** Walks to the consent page and returns its HTML (the agent stays on it). */
-async function consentPage(app: TestApp, user: TestUser, scope: string): Promise<{ html: string; agent: UserAgent; uid: string }> {
-  const config = await rpConfig(server, app);
-  const agent = new UserAgent();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: app.redirectUri, scope, state: oidc.randomState(),
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-  });
-  let { res } = await agent.follow(await agent.get(url.href), url.href, server.url);
-  let html = await res.text();
-  const uid = /\/interaction\/([^/"]+)\//.exec(html)![1]!;
-  res = await agent.postForm(`${server.url}/interaction/${uid}/login`, { _csrf: formField(html, '_csrf'), email: user.email, password: user.password });
-  ({ res } = await agent.follow(res, `${server.url}/interaction/${uid}`, server.url));
-  html = await res.text();
-  expect(html).toContain('id="consent"');
-  // The consent step is an interaction of its own.
-  return { html, agent, uid: /\/interaction\/([^/"]+)\//.exec(html)![1]! };
-}
+const consentPage = async (app: TestApp, user: TestUser, scope: string) =>
+  walkToConsent(server, await rpConfig(server, app), app, user, scope);
 
 describe('company-wide access is its own grant, an admin’s to give', () => {
   test('an employee’s consent (openid only, or anything) never gives the app client credentials for the company', async () => {

@@ -5,9 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { setRole } from '../../src/companies/membership.js';
 import { signIn, type SignedIn } from '../helpers/admin.js';
-import { UserAgent, authorize, connect, connectUser, formField, introspect, rpConfig, tokenRequest } from '../helpers/oauth.js';
-import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
-import * as oidc from 'openid-client';
+import { authorize, connect, connectUser, consentPage, introspect, rpConfig, tokenRequest } from '../helpers/oauth.js';
+import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
 let server: TestServer;
 let companyGuid: string;
@@ -85,8 +84,8 @@ test('two admins granting company-wide access at once: one grant, the last write
   const other = await makeUser(server.db, companyGuid, 'admin');
   // Both walk to their consent pages first, then allow at the same moment.
   const pages = await Promise.all([
-    consentPage(app, config, admin, 'openid schedules:read company_access'),
-    consentPage(app, config, other, 'openid users:read company_access'),
+    consentPage(server, config, app, admin, 'openid schedules:read company_access'),
+    consentPage(server, config, app, other, 'openid users:read company_access'),
   ]);
   const answers = await Promise.all(pages.map((p) => p.agent.postForm(`${server.url}/interaction/${p.uid}/confirm`, { _csrf: p.csrf })));
   for (const a of answers) expect(a.status).toBe(303);
@@ -129,20 +128,3 @@ test('authorizations racing the revocation of their consent: once it has answere
     expect(res.body.error).toBe('invalid_grant');
   }
 });
-
-/** Signs in and stops on the consent page. */
-async function consentPage(app: TestApp, config: oidc.Configuration, user: TestUser, scope: string) {
-  const agent = new UserAgent();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: app.redirectUri, scope, state: oidc.randomState(),
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-  });
-  let { res } = await agent.follow(await agent.get(url.href), url.href, server.url);
-  let html = await res.text();
-  const loginUid = /\/interaction\/([^/"]+)\//.exec(html)![1]!;
-  res = await agent.postForm(`${server.url}/interaction/${loginUid}/login`, { _csrf: formField(html, '_csrf'), email: user.email, password: user.password });
-  ({ res } = await agent.follow(res, `${server.url}/interaction/${loginUid}`, server.url));
-  html = await res.text();
-  expect(html).toContain('id="consent"');
-  return { agent, uid: /\/interaction\/([^/"]+)\//.exec(html)![1]!, csrf: formField(html, '_csrf') };
-}
