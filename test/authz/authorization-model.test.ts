@@ -259,9 +259,9 @@ describe('no statement added to introspection', () => {
     const pat = (await createToken(server.db, admin.user, { kind: 'access_token', name: 'counted', scopes: ['schedules:read'], expiresAt: null })).token;
     const counted = async (token: string) => {
       // Warm: the gateway's client metadata cached, the token's last use written (once per
-      // LAST_USED_INTERVAL) — its write is flushed before the second answer comes back.
+      // LAST_USED_INTERVAL, in the background: wait for it).
       await introspect(server, gateway, token);
-      await introspect(server, gateway, token);
+      await server.running.services.lastUsed.idle();
       const before = server.db.statements;
       const answer = await introspect(server, gateway, token);
       expect(answer.body.active).toBe(true);

@@ -235,10 +235,7 @@ describe('an existing database upgraded to the authorization model, then served'
     ].sort((x, y) => x.user_guid.localeCompare(y.user_guid)));
   });
 
-  // Fails today: the data migration revokes grants but never settles their connections
-  // (settleConnection), so Org Chart stays listed holding nothing (users: 0, "users:write"), and
-  // HR Sync still lists the revoked users:write.
-  test.failing('known gap: a connection nothing holds after the upgrade ends; the others list only what is still granted', async () => {
+  test('a connection nothing holds after the upgrade ends; the others list only what is still granted', async () => {
     const session = await signIn(server, w.admin);
     const listed = (await session.api('GET', '/connected-apps')).body.data!;
     expect(listed.map((c) => c.client_id)).not.toContain(w.apps.orgChart.clientId);

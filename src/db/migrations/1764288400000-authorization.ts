@@ -53,6 +53,26 @@ export class Authorization1764288400000 implements MigrationInterface {
     const now = Date.now();
     await this.#consentsFromGrants(q, now);
     await this.#companyGrants(q, now);
+    await this.#settleConnections(q, now);
+  }
+
+  /**
+   * Each live connection lists what is still granted (the people's consents and the company
+   * grant); one that nothing holds any more — its only grants were revoked above — ends.
+   */
+  async #settleConnections(q: QueryRunner, now: number): Promise<void> {
+    const live = await query<{ id: number; company_id: number; client_id: string; company_access_scopes: string | null }>(q,
+      'SELECT id, company_id, client_id, company_access_scopes FROM connections WHERE revoked_at IS NULL');
+    for (const c of live) {
+      const consents = await query<{ scopes: string }>(q,
+        'SELECT scopes FROM consents WHERE company_id = ? AND client_id = ?', [c.company_id, c.client_id]);
+      if (consents.length === 0 && c.company_access_scopes === null) {
+        await query(q, 'UPDATE connections SET revoked_at = ?, revoked_by = NULL WHERE id = ?', [now, c.id]);
+        continue;
+      }
+      const scopes = normaliseScopes([...consents.flatMap((x) => splitScopes(x.scopes)), ...splitScopes(c.company_access_scopes)]);
+      await query(q, 'UPDATE connections SET scopes = ? WHERE id = ?', [scopes.join(' '), c.id]);
+    }
   }
 
   async #consentsFromGrants(q: QueryRunner, now: number): Promise<void> {
