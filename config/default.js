@@ -86,6 +86,41 @@ export default {
     pollInterval: 5,
   },
 
+  scopes: {
+    // SCOPES_ROLES — what a person of each role may grant an app, as JSON `{"admin": [...],
+    // "manager": [...], "employee": [...]}` of scope names (`*` = every OAuth scope); scopes beyond
+    // it are withheld ("Not included" on the consent page). `company_access` stays an admin’s alone
+    // whatever this says.
+    roles: {
+      "admin": [
+        "*"
+      ],
+      "manager": [
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "company:read",
+        "locations:read",
+        "users:read",
+        "schedules:read",
+        "timepunches:read",
+        "schedules:write",
+        "timepunches:write"
+      ],
+      "employee": [
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "schedules:read",
+        "timepunches:read",
+        "timepunches:write",
+        "locations:read"
+      ]
+    },
+  },
+
   // CLEANUP_INTERVAL — how often expired tokens, codes and sessions are deleted.
   cleanupInterval: 600,
 

@@ -63,6 +63,7 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
 
   const interactions = interactionRoutes({
     provider, db: services.db, throttle: services.throttle, logger, secureCookies, maxBodyBytes: settings.server.maxBodyBytes,
+    roleBounds: services.roleBounds,
   });
   const admin = adminRoutes(services);
   const api = apiRoutes(services);

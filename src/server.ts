@@ -9,7 +9,7 @@ import type { Settings } from './config.js';
 import { companyOfAccountLookup, countCompanies, createCompany, createUser } from './companies/users.js';
 import { openDatabase, type Database } from './db/database.js';
 import { serverEffects } from './ledger/effects.js';
-import { liveConnectionId } from './ledger/connections.js';
+import { companyGrantOf } from './ledger/connections.js';
 import { LastUsedRecorder } from './ledger/last-used.js';
 import { GrantPurger } from './ledger/grant-purge.js';
 import { introspectionPipeline } from './oidc/introspection.js';
@@ -89,7 +89,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
   const introspection = introspectionPipeline({
     ownTokens: ownTokenIntrospector(db, settings.server.issuer),
     lastUsed, metrics,
-    liveConnectionId: (companyGuid, clientId) => liveConnectionId(db, companyGuid, clientId),
+    companyGrant: (companyGuid, clientId) => companyGrantOf(db, companyGuid, clientId),
   });
   const lastUse = lastUseMiddleware({ lastUsed, companyOfAccount });
 
@@ -109,6 +109,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
     throttle: new LoginThrottle(limiter),
     adminAuth: new AdminAuth(db, settings.admin.sessionTtl, secureCookies, lastUsed),
     effects: serverEffects({ metrics, logger, purger, webhooks }),
+    roleBounds: settings.scopes.roles,
   };
   // The request handler is swapped, not the server, when the keys change (see reloadKeys).
   let handler = buildApp(services, keys.cookieKeys).callback();
@@ -170,6 +171,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
       clearInterval(keysReload);
       await webhooks.stop();
       await purger.idle();
+      await lastUsed.idle();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -2,6 +2,7 @@
 // handed to the routers. Routers depend on this interface, never on server.ts or app.ts.
 import type Provider from 'oidc-provider';
 import type { AdminAuth } from './admin/auth.js';
+import type { RoleBounds } from './authz/policy.js';
 import type { Settings } from './config.js';
 import type { Database } from './db/database.js';
 import type { LedgerEffects } from './ledger/effects.js';
@@ -24,4 +25,6 @@ export interface Services {
   adminAuth: AdminAuth;
   /** What runs after a ledger command commits (metrics, log, purge, webhooks). */
   effects: LedgerEffects;
+  /** What each role may grant apps (setting scopes.roles). */
+  roleBounds: RoleBounds;
 }

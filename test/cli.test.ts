@@ -4,6 +4,7 @@
 // failing with one line and exit code 2, failed operations with exit code 1.
 // Independent commands run in parallel, a few processes at a time: each pays about a second
 // of CPU to start, and the machine is shared.
+import { defaultClientScopes } from '../src/authz/policy.js';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { openDatabase, type Database } from '../src/db/database.js';
 import { packageRoot } from '../src/shared/paths.js';
 import { decrypt, randomSecret, sha256, verifyPassword } from '../src/shared/crypto.js';
 import { loadSecretKey } from '../src/oidc/keys.js';
-import { API_SCOPES } from '../src/oidc/scopes.js';
+import { TOKEN_SCOPES } from '../src/oidc/scopes.js';
 import { parseToken } from '../src/tokens/format.js';
 import { usingPostgres } from './helpers/db.js';
 
@@ -595,7 +596,8 @@ describe('operator commands', () => {
   test('client show → the registration, never a secret or its hash', () => {
     expect(json(r.show!)).toEqual({
       client_id: o.pocket!.client_id, name: 'Pocket', public: true, grant_types: ['authorization_code', 'refresh_token'],
-      redirect_uris: ['com.example.pocket:/cb'], webhook_url: null, logo_uri: null, homepage: null, created_at: expect.any(String),
+      redirect_uris: ['com.example.pocket:/cb'], scopes: defaultClientScopes(['authorization_code', 'refresh_token']),
+      webhook_url: null, logo_uri: null, homepage: null, created_at: expect.any(String),
     });
     expect(r.showText!.stdout).toMatch(/^type\s+public/m);
     const confidential = JSON.stringify(json(r.showAfter!));
@@ -611,7 +613,8 @@ describe('operator commands', () => {
   test('client update → the new registration; a first webhook URL comes with its secret, once', async () => {
     expect(o.update).toEqual({
       client_id: o.shifty!.client_id, name: 'Shifty 2', public: false, grant_types: ['authorization_code', 'refresh_token'],
-      redirect_uris: ['https://shifty.example/v2/cb', 'http://127.0.0.1:8080/cb'], webhook_url: 'https://shifty.example/hooks',
+      redirect_uris: ['https://shifty.example/v2/cb', 'http://127.0.0.1:8080/cb'], scopes: defaultClientScopes(['authorization_code', 'refresh_token']),
+      webhook_url: 'https://shifty.example/hooks',
       logo_uri: null, homepage: 'https://shifty.example', created_at: expect.any(String), webhook_secret: expect.stringMatching(/^whsec_/),
     });
     const { webhook_secret: _secret, ...shown } = o.update!;
@@ -627,6 +630,7 @@ describe('operator commands', () => {
     expect(JSON.parse(row!.metadata)).toEqual({
       client_name: 'Shifty 2', redirect_uris: ['https://shifty.example/v2/cb', 'http://127.0.0.1:8080/cb'], grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', client_uri: 'https://shifty.example',
+      grantledger_scopes: defaultClientScopes(['authorization_code', 'refresh_token']).join(' '),
     });
   });
 
@@ -642,7 +646,7 @@ describe('operator commands', () => {
     }
     usageError(r.badLogo!, /^grantledger: --logo-uri: must be an https:\/\/ URL/);
     jsonError(r.badUri!, usageError(r.badUri!, /^grantledger: --redirect-uri: must be https:\/\/, http:\/\/ on loopback, or a reverse-DNS custom scheme/));
-    usageError(r.badScope!, new RegExp(`^grantledger: --scope: unknown scope "everything" \\(known: ${API_SCOPES.join(', ')}\\)$`));
+    usageError(r.badScope!, new RegExp(`^grantledger: --scope: unknown scope "everything" \\(known: ${TOKEN_SCOPES.join(', ')}\\)$`));
     usageError(r.short!, /^grantledger: --password: must be at least 8 characters$/);
     usageError(r.bellName!, /^grantledger: --name: must not contain control characters$/);
     usageError(r.badEmail!, /^grantledger: --email: must be an e-mail address/);

@@ -6,7 +6,7 @@
 import { createApp } from '../../src/clients/clients.js';
 import { createCompany, createUser } from '../../src/companies/users.js';
 import type { Database } from '../../src/db/database.js';
-import { recordConsent } from '../../src/ledger/connections.js';
+import { grantAuthorization } from '../../src/ledger/authorizations.js';
 import { NO_EFFECTS } from '../../src/ledger/effects.js';
 import { revokeConnection } from '../../src/ledger/revoke-connection.js';
 import { purgeRevokedGrants } from '../../src/ledger/grant-purge.js';
@@ -75,9 +75,9 @@ async function oneRun(dialect: Dialect, tokens: number, dir: string, pgBase: str
     const appX = (await createApp(db, kek, { name: 'App X', redirectUris: ['https://x.example/cb'], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], webhookUrl: 'https://x.example/hook' })).client_id;
     const appY = (await createApp(db, kek, { name: 'App Y', redirectUris: ['https://y.example/cb'], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] })).client_id;
     const scopes = ['openid', 'schedules:read'];
-    await recordConsent(db, { companyId: a.id, userId: adminA.id, clientId: appX, scopes });
-    await recordConsent(db, { companyId: b.id, userId: adminB.id, clientId: appX, scopes });
-    await recordConsent(db, { companyId: a.id, userId: adminA.id, clientId: appY, scopes });
+    await grantAuthorization(db, { user: adminA, clientId: appX, granted: scopes, companyAccess: ['schedules:read'] });
+    await grantAuthorization(db, { user: adminB, clientId: appX, granted: scopes, companyAccess: ['schedules:read'] });
+    await grantAuthorization(db, { user: adminA, clientId: appY, granted: scopes, companyAccess: ['schedules:read'] });
 
     const others = Math.max(1000, Math.round(tokens / 10));
     await bulkInsert(bench.url, [

@@ -8,16 +8,19 @@ import type { User } from '../companies/users.js';
 import { passwordSignIn } from '../companies/sign-in.js';
 import { findConnection, listConnections } from '../ledger/connections.js';
 import { revokeConnection } from '../ledger/revoke-connection.js';
-import { API_SCOPES, describeScope } from '../oidc/scopes.js';
+import { API_SCOPES, TOKEN_SCOPES, describeScope } from '../oidc/scopes.js';
 import { AppError, csrfFailed, forbidden, notFound } from '../shared/errors.js';
 import { constantEquals } from '../shared/crypto.js';
 import { guard } from '../shared/guard.js';
-import { idParams } from '../shared/guid.schema.js';
+import { guidParam, idParams } from '../shared/guid.schema.js';
+import { z } from 'zod';
 import { checkFormCsrf, issueFormCsrf, readForm } from '../shared/http.js';
 import { renderPage } from '../shared/views.js';
 import type { TokenKind } from '../tokens/format.js';
 import { newApiKeyFormSchema, newTokenFormSchema } from '../tokens/token.schema.js';
-import { createToken, listTokens, revokeToken } from '../tokens/tokens.js';
+import { boundNewToken, createToken, listTokens, revokeToken } from '../tokens/tokens.js';
+import { listAuthorizations, revokeUserAuthorization } from '../ledger/authorizations.js';
+import { setCompanyAccess } from '../ledger/company-access.js';
 
 const PAGE = '/settings/developer-tools';
 const FLASH = 'gl.flash';
@@ -82,7 +85,15 @@ export function adminRoutes(services: Services): Router {
       ctx.status = outcome.status;
       return renderLogin(ctx, { email: outcome.email, next: form.next, error: outcome.message });
     }
-    const user = outcome.users.find((u) => u.role === 'admin') ?? outcome.users[0]!;
+    // Only active admins get a session at all.
+    const user = outcome.users.find((u) => u.role === 'admin');
+    if (!user) {
+      ctx.status = 403;
+      return renderLogin(ctx, {
+        email: outcome.email, next: form.next,
+        error: 'Developer Tools are for company admins. Ask an admin of your company for access.',
+      });
+    }
     await adminAuth.signIn(ctx, user);
     ctx.status = 303;
     ctx.redirect(safeNext(form.next));
@@ -108,7 +119,7 @@ export function adminRoutes(services: Services): Router {
     ctx.set('cache-control', 'no-store');
     ctx.body = await renderPage('developer-tools', {
       title: 'Developer Tools', bodyClass: 'wide', scripts: ['/assets/developer-tools.js'],
-      admin, csrf, connections, accessTokens, apiKeys, describeScope, apiScopes: API_SCOPES,
+      admin, csrf, connections, accessTokens, apiKeys, describeScope, apiScopes: TOKEN_SCOPES, v2Scopes: API_SCOPES,
       flash: takeFlash(ctx), created: extra.created, error: extra.error,
     });
   };
@@ -125,6 +136,48 @@ export function adminRoutes(services: Services): Router {
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
     ctx.body = await renderPage('confirm-revoke', { title: `Revoke ${connection.clientName}?`, admin, csrf, connection, describeScope });
+  }));
+
+  // One app: who authorized it, its company-wide access.
+  router.get(`${PAGE}/connected-apps/:id`, requireAdmin, guard(appParams, async (ctx) => {
+    const { admin, csrf } = ctx.state as PageState;
+    const connection = await findConnection(db, admin.company.id, ctx.guard.params.id);
+    if (!connection) throw notFound('The connected app');
+    const authorizations = await listAuthorizations(db, admin.company.id, connection.clientId);
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await renderPage('connected-app', {
+      title: connection.clientName, bodyClass: 'wide', admin, csrf, connection, authorizations, describeScope,
+      flash: takeFlash(ctx),
+    });
+  }));
+
+  const userParams = {
+    params: z.object({ id: guidParam, user: guidParam }), notFound: 'This person’s authorization of the app',
+  };
+  router.post(`${PAGE}/connected-apps/:id/users/:user/revoke`, requireAdmin, guard(userParams, async (ctx) => {
+    const { admin } = ctx.state as PageState;
+    const clientId = ctx.guard.params.id;
+    const out = await revokeUserAuthorization(services, admin.company, admin, clientId, ctx.guard.params.user);
+    setFlash(ctx, out.connection_ended
+      ? 'The authorization was revoked. Nobody else held the app’s access: it is no longer connected.'
+      : 'The authorization was revoked: that person’s tokens for the app stopped working.');
+    ctx.status = 303;
+    ctx.redirect(out.connection_ended ? `${PAGE}#connected-apps` : `${PAGE}/connected-apps/${clientId}`);
+  }));
+
+  router.post(`${PAGE}/connected-apps/:id/company-access`, requireAdmin, guard(appParams, async (ctx) => {
+    const { admin } = ctx.state as PageState;
+    const clientId = ctx.guard.params.id;
+    const form = ctx.state.form as Record<string, string>;
+    const remove = form.action === 'remove';
+    const scopes = Object.keys(form).filter((k) => k.startsWith('scope:')).map((k) => k.slice(6));
+    const out = await setCompanyAccess(services, admin.company, admin, clientId, remove ? null : scopes);
+    setFlash(ctx, out.company_access
+      ? `Company-wide access narrowed to: ${out.company_access.scopes.map(describeScope).join(', ')}.`
+      : 'Company-wide access was removed.');
+    ctx.status = 303;
+    ctx.redirect(out.connection_ended ? `${PAGE}#connected-apps` : `${PAGE}/connected-apps/${clientId}`);
   }));
 
   router.post(`${PAGE}/connected-apps/:id/revoke`, requireAdmin, guard(appParams, async (ctx) => {
@@ -147,7 +200,14 @@ export function adminRoutes(services: Services): Router {
     router.post(`${PAGE}/${segment}`, requireAdmin, guard(form, async (ctx) => {
       const { admin } = ctx.state as PageState;
       const input = ctx.guard.body;
-      const { token } = await createToken(db, admin, { kind, ...input });
+      let bounded;
+      try {
+        bounded = boundNewToken(kind, { ...input });
+      } catch (err) {
+        ctx.status = 400;
+        return renderTools(ctx, { error: (err as Error).message });
+      }
+      const { token } = await createToken(db, admin, bounded);
       ctx.status = 201;
       return renderTools(ctx, { created: { kind, name: input.name, token } });
     }));

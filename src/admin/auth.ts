@@ -8,6 +8,7 @@ import { AppError, csrfFailed, forbidden, unauthenticated } from '../shared/erro
 import { constantEquals, hmacSha256Hex, randomSecret, sha256 } from '../shared/crypto.js';
 import { parseToken } from '../tokens/format.js';
 import { lookupToken, ownerMayUse } from '../tokens/tokens.js';
+import { bearerMay } from '../authz/policy.js';
 import type { LastUsedRecorder } from '../ledger/last-used.js';
 
 export const SESSION_COOKIE = 'gl.admin';
@@ -18,6 +19,8 @@ export interface AdminState {
   /** Set for browser sessions (bearer callers need no CSRF token). */
   csrf?: string;
   via: 'session' | 'token';
+  /** The bearer token's scopes and expiry (what a token it creates must stay within). */
+  token?: { scopes: string[]; expiresAt: number | null };
 }
 
 /** Deletes expired Developer Tools sessions; returns how many. */
@@ -89,7 +92,7 @@ export class AdminAuth {
    * 401 if the token is not a live access token (API keys never reach the admin API), 403 if its
    * owner is no longer an admin.
    */
-  async tokenUser(authorization: string): Promise<User> {
+  async tokenUser(authorization: string): Promise<{ user: User; scopes: string[]; expiresAt: number | null }> {
     const m = /^Bearer ([^\s]+)$/i.exec(authorization);
     const challenge = { 'www-authenticate': 'Bearer realm="grantledger", error="invalid_token"' };
     if (!m || parseToken(m[1]!) !== 'access_token') {
@@ -101,7 +104,7 @@ export class AdminAuth {
     }
     if (!ownerMayUse(token)) throw forbidden('The owner of this access token is no longer an admin.');
     this.lastUsed.accessToken(token.id);
-    return token.owner;
+    return { user: token.owner, scopes: token.scopes, expiresAt: token.expiresAt };
   }
 
   /**
@@ -112,8 +115,14 @@ export class AdminAuth {
     return async (ctx: Context, next: Next): Promise<void> => {
       const authorization = ctx.get('authorization');
       if (authorization) {
-        ctx.state.admin = await this.tokenUser(authorization);
-        ctx.state.via = 'token';
+        const { user, scopes, expiresAt } = await this.tokenUser(authorization);
+        const may = bearerMay(ctx.method, scopes);
+        if (!may.ok) {
+          throw new AppError(403, 'insufficient_scope', `This access token lacks the ${may.needed} scope this request needs.`, {
+            'www-authenticate': `Bearer realm="grantledger", error="insufficient_scope", scope="${may.needed}"`,
+          });
+        }
+        Object.assign(ctx.state, { admin: user, via: 'token', token: { scopes, expiresAt } } satisfies AdminState);
         return next();
       }
       const session = await this.sessionUser(ctx);

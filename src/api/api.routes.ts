@@ -10,19 +10,24 @@ import type { Services } from '../services.js';
 import type { AdminState } from '../admin/auth.js';
 import { listAudit } from '../audit/audit.js';
 import { auditPageSchema, auditQuery } from '../audit/audit.schema.js';
-import { connectedAppListSchema, connectedAppSchema, presentConnection, revocationSchema } from '../ledger/connection.presenter.js';
+import {
+  companyAccessChangeSchema, companyAccessPatchSchema, connectedAppDetailSchema, connectedAppListSchema, presentAuthorization,
+  presentConnection, revocationSchema, userAuthorizationRevocationSchema,
+} from '../ledger/connection.presenter.js';
+import { listAuthorizations, revokeUserAuthorization } from '../ledger/authorizations.js';
+import { setCompanyAccess } from '../ledger/company-access.js';
 import { findConnection, listConnections } from '../ledger/connections.js';
 import { revokeConnection } from '../ledger/revoke-connection.js';
 import { defineRoute, mountRoutes, type ApiRoute, type ErrorStatus } from '../shared/api-route.js';
 import { AppError, notFound } from '../shared/errors.js';
-import { idParams } from '../shared/guid.schema.js';
+import { guidParam, idParams } from '../shared/guid.schema.js';
 import type { TokenKind } from '../tokens/format.js';
 import {
   accessTokenListSchema, accessTokenSchema, apiKeyListSchema, apiKeySchema, createdAccessTokenSchema, createdApiKeySchema,
   presentToken, tokenRevocationSchema,
 } from '../tokens/token.presenter.js';
 import { newTokenSchema } from '../tokens/token.schema.js';
-import { createToken, findToken, listTokens, revokeToken } from '../tokens/tokens.js';
+import { boundNewToken, createToken, findToken, listTokens, revokeToken } from '../tokens/tokens.js';
 import { adminApiDocument } from './openapi.js';
 
 const state = (ctx: Context) => ctx.state as AdminState;
@@ -84,7 +89,8 @@ export function adminApiRoutes(services: Services): ApiRoute[] {
         },
         errors: [...BODY, ...AUTH],
         async handler(ctx) {
-          const { record, token } = await createToken(db, state(ctx).admin, { kind, ...ctx.guard.body });
+          const { admin, token: minting } = state(ctx);
+          const { record, token } = await createToken(db, admin, boundNewToken(kind, ctx.guard.body, minting));
           ctx.status = 201;
           ctx.set('cache-control', 'no-store');
           if (kind === 'api_key') {
@@ -116,12 +122,42 @@ export function adminApiRoutes(services: Services): ApiRoute[] {
     }),
     defineRoute({
       method: 'get', path: '/connected-apps/:id', operationId: 'getConnectedApp', tags: ['Connected Apps'], summary: 'Get one connected app',
-      guard: { params: appId, notFound: 'The connected app', response: connectedAppSchema, status: 200 }, answer: { description: 'OK' },
+      description: 'With each person’s authorization of the app (`authorizations`).',
+      guard: { params: appId, notFound: 'The connected app', response: connectedAppDetailSchema, status: 200 }, answer: { description: 'OK' },
       errors: [...AUTH, 404],
       async handler(ctx) {
-        const connection = await findConnection(db, state(ctx).admin.company.id, ctx.guard.params.id);
+        const companyId = state(ctx).admin.company.id;
+        const connection = await findConnection(db, companyId, ctx.guard.params.id);
         if (!connection) throw notFound('The connected app');
-        ctx.body = presentConnection(connection);
+        const authorizations = await listAuthorizations(db, companyId, connection.clientId);
+        ctx.body = { ...presentConnection(connection), authorizations: authorizations.map(presentAuthorization) };
+      },
+    }),
+    defineRoute({
+      method: 'patch', path: '/connected-apps/:id', operationId: 'changeCompanyAccess', tags: ['Connected Apps'],
+      summary: 'Narrow or remove the app’s company-wide access',
+      description: '`{"company_access": {"scopes": [...]}}` keeps only those scopes (a subset of the current grant; widening takes a new authorization by an admin); `{"company_access": null}` removes it. Client-credentials tokens outside the new scopes stop working at once. With no company-wide access and nobody’s authorization left, the connection ends.',
+      guard: { params: appId, notFound: 'The connected app', body: companyAccessPatchSchema, response: companyAccessChangeSchema, status: 200 },
+      answer: { description: 'Changed' },
+      errors: [...BODY, ...AUTH, 404],
+      async handler(ctx) {
+        const { admin } = state(ctx);
+        ctx.body = await setCompanyAccess(services, admin.company, admin, ctx.guard.params.id, ctx.guard.body.company_access?.scopes ?? null);
+      },
+    }),
+    defineRoute({
+      method: 'delete', path: '/connected-apps/:id/users/:user', operationId: 'revokeUserAuthorization', tags: ['Connected Apps'],
+      summary: 'Revoke one person’s authorization of the app',
+      description: 'That person’s consent, and every grant and token of theirs for the app, end at once. The connection stays while other people or the company-wide access remain.',
+      guard: {
+        params: z.object({ id: guidParam.meta({ format: 'uuid', description: 'The app’s client_id (GUID)' }), user: guidParam.meta({ format: 'uuid', description: 'The person’s user GUID' }) }),
+        notFound: 'This person’s authorization of the app', response: userAuthorizationRevocationSchema, status: 200,
+      },
+      answer: { description: 'Revoked' },
+      errors: [...AUTH, 404],
+      async handler(ctx) {
+        const { admin } = state(ctx);
+        ctx.body = await revokeUserAuthorization(services, admin.company, admin, ctx.guard.params.id, ctx.guard.params.user);
       },
     }),
     defineRoute({

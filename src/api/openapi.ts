@@ -3,7 +3,10 @@
 // operations and every schema come from the route declarations (api.routes.ts) through
 // shared/openapi.ts: nothing here describes a shape by hand.
 import { auditEventSchema, auditPageSchema } from '../audit/audit.schema.js';
-import { connectedAppListSchema, connectedAppSchema, revocationSchema } from '../ledger/connection.presenter.js';
+import {
+  authorizationSchema, companyAccessChangeSchema, companyAccessPatchSchema, connectedAppDetailSchema, connectedAppListSchema,
+  connectedAppSchema, revocationSchema, userAuthorizationRevocationSchema,
+} from '../ledger/connection.presenter.js';
 import type { ApiRoute } from '../shared/api-route.js';
 import { errorBodySchema } from '../shared/errors.js';
 import { openApiDocument } from '../shared/openapi.js';
@@ -23,14 +26,18 @@ export function adminApiDocument(routes: readonly ApiRoute[], issuer: string) {
     security: [{ session: [], csrf: [] }, { bearer: [] }],
     securitySchemes: {
       session: { type: 'apiKey', in: 'cookie', name: 'gl.admin', description: 'Developer Tools sign-in at /login' },
-      csrf: { type: 'apiKey', in: 'header', name: 'x-csrf-token', description: 'Required with a session on POST and DELETE; shown in the page' },
-      bearer: { type: 'http', scheme: 'bearer', description: 'An access token (glpat_…) of an active admin' },
+      csrf: { type: 'apiKey', in: 'header', name: 'x-csrf-token', description: 'Required with a session on POST, PATCH and DELETE; shown in the page' },
+      bearer: { type: 'http', scheme: 'bearer', description: 'An access token (glpat_…) of an active admin, with developer_tools:read (GET) or developer_tools:write (any method)' },
     },
     components: {
       Error: errorBodySchema,
       ConnectedApp: connectedAppSchema,
       ConnectedAppList: connectedAppListSchema,
+      ConnectedAppDetail: connectedAppDetailSchema,
+      Authorization: authorizationSchema,
       Revocation: revocationSchema,
+      CompanyAccessChange: companyAccessChangeSchema,
+      UserAuthorizationRevocation: userAuthorizationRevocationSchema,
       AccessToken: accessTokenSchema,
       AccessTokenList: accessTokenListSchema,
       CreatedAccessToken: createdAccessTokenSchema,
@@ -41,12 +48,12 @@ export function adminApiDocument(routes: readonly ApiRoute[], issuer: string) {
       AuditEvent: auditEventSchema,
       AuditPage: auditPageSchema,
     },
-    requestComponents: { NewToken: newTokenSchema },
+    requestComponents: { NewToken: newTokenSchema, CompanyAccessPatch: companyAccessPatchSchema },
     errorSchema: errorBodySchema,
     errors: {
       400: 'Invalid input',
       401: 'No valid session or bearer token',
-      403: 'Not an active admin, or CSRF token missing or wrong',
+      403: 'Not an active admin, CSRF token missing or wrong, or a bearer token without the developer_tools scope this needs (insufficient_scope)',
       404: 'Not found in your company',
       413: 'The request body is too large',
       415: 'The request body is not JSON',

@@ -19,7 +19,7 @@ export class UsageError extends Error {
   }
 }
 
-/** Field of a domain schema (clients.ts newAppSchema, users.ts, api/schemas.ts newTokenSchema) → CLI option. */
+/** Field of a domain schema (clients.ts newAppSchema, users.ts, tokens/token.schema.ts newTokenSchema) → CLI option. */
 const OPTION_OF_FIELD: Record<string, string> = {
   name: '--name',
   redirectUris: '--redirect-uri',

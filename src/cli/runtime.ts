@@ -4,6 +4,8 @@
 import { loadSettings, type Settings } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { loadSecretKey } from '../oidc/keys.js';
+import type { MembershipDeps } from '../companies/membership.js';
+import { NO_EFFECTS } from '../ledger/effects.js';
 
 /** A command's result: the --json object and the text for people. */
 export interface Output {
@@ -30,6 +32,12 @@ export class Runtime {
       if (migrate) await this.#db.migrate();
     }
     return this.#db;
+  }
+
+  /** What membership commands need: the database, no background effects (the CLI purges itself), the role bounds. */
+  async membership(): Promise<MembershipDeps> {
+    const settings = await this.#loadSettings();
+    return { db: await this.db(), effects: NO_EFFECTS, roleBounds: settings.scopes.roles };
   }
 
   async kek(): Promise<Buffer> {

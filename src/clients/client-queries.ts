@@ -2,7 +2,7 @@
 // secret nor its hash — only whether the app is public and where its webhooks go.
 import type { Executor } from '../db/database.js';
 import { notFound } from '../shared/errors.js';
-import type { ClientKind, GrantType } from './clients.js';
+import { registeredScopes, type ClientKind, type GrantType } from './clients.js';
 
 export interface GatewaySummary {
   clientId: string;
@@ -17,6 +17,8 @@ export interface AppSummary extends GatewaySummary {
 
 export interface AppDetails extends AppSummary {
   public: boolean;
+  /** What the app may ask for (authorization requests beyond it are withheld). */
+  scopes: string[];
   webhookUrl: string | null;
   logoUri: string | null;
   homepage: string | null;
@@ -39,6 +41,7 @@ function toApp(row: Row): AppDetails {
     grantTypes: (m.grant_types as GrantType[] | undefined) ?? [],
     redirectUris: (m.redirect_uris as string[] | undefined) ?? [],
     public: m.token_endpoint_auth_method === 'none',
+    scopes: registeredScopes(m),
     webhookUrl: row.webhook_url,
     logoUri: typeof m.logo_uri === 'string' ? m.logo_uri : null,
     homepage: typeof m.client_uri === 'string' ? m.client_uri : null,

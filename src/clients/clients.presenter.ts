@@ -10,7 +10,7 @@ export function presentAppSummary(a: AppSummary) {
 
 export function presentApp(a: AppDetails) {
   return {
-    client_id: a.clientId, name: a.name, public: a.public, grant_types: a.grantTypes, redirect_uris: a.redirectUris,
+    client_id: a.clientId, name: a.name, public: a.public, grant_types: a.grantTypes, redirect_uris: a.redirectUris, scopes: a.scopes,
     webhook_url: a.webhookUrl, logo_uri: a.logoUri, homepage: a.homepage, created_at: iso(a.createdAt),
   };
 }

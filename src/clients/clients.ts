@@ -4,6 +4,8 @@ import { z } from 'zod';
 import type { Database, Executor } from '../db/database.js';
 import { displayName, validate } from '../shared/validation.js';
 import { decrypt, encrypt, randomSecret, sha256, uuid } from '../shared/crypto.js';
+import { defaultClientScopes } from '../authz/policy.js';
+import { COMPANY_ACCESS, OAUTH_SCOPES, normaliseScopes, splitScopes } from '../oidc/scopes.js';
 
 export type ClientKind = 'app' | 'gateway';
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
@@ -11,6 +13,19 @@ export type GrantType = (typeof GRANT_TYPES)[number];
 
 /** Custom client metadata carrying the kind (declared in extraClientMetadata). */
 export const KIND_PROPERTY = 'grantledger_kind';
+/**
+ * Custom client metadata: the scopes an app may ask for, space-separated (declared in
+ * extraClientMetadata). Not oidc-provider's `scope`, which would turn a scope beyond it into an
+ * invalid_scope error: grantledger withholds such scopes instead (the consent page says why).
+ */
+export const SCOPES_PROPERTY = 'grantledger_scopes';
+
+/** The scopes an app was registered for (older registrations: the default for its grant types). */
+export function registeredScopes(metadata: Record<string, unknown>): string[] {
+  const listed = metadata[SCOPES_PROPERTY];
+  if (typeof listed === 'string') return splitScopes(listed);
+  return defaultClientScopes(Array.isArray(metadata.grant_types) ? (metadata.grant_types as string[]) : []);
+}
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
@@ -42,7 +57,12 @@ export const newAppSchema = z.object({
   logoUri: z.url({ protocol: /^https$/, error: 'must be an https:// URL (the pages that show the logo load only https images)' })
     .max(2000, 'must be at most 2000 characters').optional(),
   homepage: httpUrl.optional(),
+  /** Scopes the app may ask for; default: OIDC + every V2 scope (+ company_access with client_credentials). */
+  scopes: z.array(z.enum(OAUTH_SCOPES as [string, ...string[]])).max(OAUTH_SCOPES.length).optional(),
 }).superRefine((v, ctx) => {
+  if (v.scopes?.includes(COMPANY_ACCESS) && !v.grantTypes.includes('client_credentials')) {
+    ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'company_access needs the client_credentials grant type' });
+  }
   if (v.grantTypes.includes('authorization_code') && v.redirectUris.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'an app using authorization_code needs at least one redirect URI' });
   }
@@ -87,6 +107,7 @@ export function appMetadata(app: z.output<typeof newAppSchema>): Record<string, 
     grant_types: app.grantTypes,
     response_types: app.grantTypes.includes('authorization_code') ? ['code'] : [],
     token_endpoint_auth_method: app.public ? 'none' : 'client_secret_basic',
+    [SCOPES_PROPERTY]: normaliseScopes(app.scopes ?? defaultClientScopes(app.grantTypes)).join(' '),
     ...(app.logoUri ? { logo_uri: app.logoUri } : {}),
     ...(app.homepage ? { client_uri: app.homepage } : {}),
   };
@@ -169,6 +190,7 @@ export function createClientLookup(db: Database, ttlMs = 60_000) {
       client_id: record.clientId,
       ...(record.secretHash ? { client_secret: record.secretHash } : {}),
       [KIND_PROPERTY]: record.kind,
+      ...(record.kind === 'app' ? { [SCOPES_PROPERTY]: registeredScopes(record.metadata).join(' ') } : {}),
     };
     if (cache.size > 10_000) cache.clear();
     cache.set(clientId, { value, until: Date.now() + ttlMs });

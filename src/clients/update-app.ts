@@ -19,6 +19,8 @@ export interface AppChange {
   webhookUrl?: string;
   logoUri?: string;
   homepage?: string;
+  /** The scopes the app may ask for, replacing the list. */
+  scopes?: string[];
 }
 
 export async function updateApp(
@@ -38,6 +40,7 @@ export async function updateApp(
       webhookUrl: change.webhookUrl ?? current.webhookUrl ?? undefined,
       logoUri: change.logoUri ?? current.logoUri ?? undefined,
       homepage: change.homepage ?? current.homepage ?? undefined,
+      scopes: change.scopes ?? current.scopes,
     };
     const app = validate(newAppSchema, merged);
     const webhookSecret = app.webhookUrl && !row.webhook_secret ? WEBHOOK_SECRET_PREFIX + randomSecret(32) : undefined;

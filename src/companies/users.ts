@@ -4,8 +4,6 @@ import { z } from 'zod';
 import type { Database, Executor } from '../db/database.js';
 import { conflict, notFound } from '../shared/errors.js';
 import { displayName, UNPRINTABLE, validate } from '../shared/validation.js';
-import { purgeRevokedGrants } from '../ledger/grant-purge.js';
-import { deleteSessionsOf, revokeGrants } from '../oidc/payload-store.js';
 import { burnPasswordCheck, hashPassword, uuid, verifyPassword } from '../shared/crypto.js';
 
 export const ROLES = ['admin', 'manager', 'employee'] as const;
@@ -82,7 +80,7 @@ export interface NewUser {
 
 export const MIN_PASSWORD_LENGTH = 8;
 // Long enough for any passphrase, short enough that hashing it costs nothing extra.
-const password = z.string()
+export const password = z.string()
   .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
   .max(1000, 'must be at most 1000 characters');
 
@@ -173,84 +171,6 @@ export async function resolveUser(db: Executor, email: string, companyGuid?: str
   return users[0]!;
 }
 
-export interface UserChange {
-  role?: Role;
-  active?: boolean;
-  password?: string;
-}
-
-export interface UserUpdate {
-  user: User;
-  /** Grants and tokens revoked by a deactivation. */
-  revokedTokens: number;
-  /** Developer Tools sign-ins ended (by a new password or a deactivation). */
-  endedAdminSessions: number;
-}
-
-const userChangeSchema = z.object({ role: z.enum(ROLES).optional(), active: z.boolean().optional(), password: password.optional() });
-
-/**
- * Changes a user's role, active flag and/or password in one transaction — the one command
- * behind deactivate, activate, set-role and set-password:
- * - deactivation revokes the user's OAuth grants (queued for the purge of their tokens, see
- *   ledger/grant-purge.ts), so every app they connected loses the access they gave it (the
- *   company's connection stays), and ends their sessions at the authorization server and in
- *   Developer Tools;
- * - a role other than admin ends their sessions at the authorization server (Developer Tools
- *   refuses a non-admin's session with 403 at its next request);
- * - a new password is a credential change: it ends their sessions at the authorization server
- *   and in Developer Tools. Their apps keep the access they were given (consent does not hang
- *   on the password).
- * The purge of revoked tokens runs right after the commit; any instance also finishes it later.
- */
-export async function updateUser(db: Database, target: UserRef | User, raw: UserChange): Promise<UserUpdate> {
-  const change = validate(userChangeSchema, raw);
-  const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
-  const before = 'company' in target ? target : await findUser(db, target);
-  const result = await db.transaction(async (tx) => {
-    let revokedTokens = 0;
-    let endSessions = false;
-    let endAdminSessions = false;
-    if (change.role !== undefined) {
-      await tx.run('UPDATE users SET role = ? WHERE id = ?', [change.role, before.id]);
-      endSessions ||= change.role !== 'admin';
-    }
-    if (change.active === false) {
-      await tx.run('UPDATE users SET active = 0 WHERE id = ?', [before.id]);
-      const counts = await revokeGrants(tx, { accountId: before.guid }, Date.now());
-      revokedTokens = Object.values(counts).reduce((a, b) => a + b, 0);
-      endSessions = endAdminSessions = true;
-    } else if (change.active === true) {
-      await tx.run('UPDATE users SET active = 1 WHERE id = ?', [before.id]);
-    }
-    if (passwordHash !== undefined) {
-      await tx.run('UPDATE users SET password_hash = ? WHERE id = ?', [passwordHash, before.id]);
-      endSessions = endAdminSessions = true;
-    }
-    if (endSessions) await revokeUserSessions(tx, before);
-    const endedAdminSessions = endAdminSessions
-      ? (await tx.run('DELETE FROM admin_sessions WHERE user_id = ?', [before.id])).changes
-      : 0;
-    return { revokedTokens, endedAdminSessions };
-  });
-  if (result.revokedTokens > 0) await purgeRevokedGrants(db);
-  const user = { ...before, ...(change.role ? { role: change.role } : {}), ...(change.active !== undefined ? { active: change.active } : {}) };
-  return { user, ...result };
-}
-
-/** Deactivates a user (see updateUser). */
-export async function deactivateUser(db: Database, user: User): Promise<{ revokedTokens: number }> {
-  return updateUser(db, user, { active: false });
-}
-
-export async function reactivateUser(db: Database, user: User): Promise<void> {
-  await updateUser(db, user, { active: true });
-}
-
-export async function setRole(db: Database, user: User, role: Role): Promise<void> {
-  await updateUser(db, user, { role });
-}
-
 export interface UserSummary {
   guid: string;
   email: string;
@@ -268,11 +188,6 @@ export async function listUsers(db: Executor, companyGuid: string): Promise<User
     'SELECT guid, email, name, role, active, created_at FROM users WHERE company_id = ? ORDER BY email', [company.id],
   );
   return rows.map((r) => ({ guid: r.guid, email: r.email, name: r.name, role: r.role, active: Number(r.active) === 1, createdAt: Number(r.created_at) }));
-}
-
-/** Signs the user out everywhere: end-user sessions at the authorization server. */
-async function revokeUserSessions(tx: Executor, user: User): Promise<void> {
-  await deleteSessionsOf(tx, user.guid);
 }
 
 /**

@@ -5,6 +5,8 @@ import type { Logger } from '../shared/logger.js';
 
 export class LastUsedRecorder {
   #written = new Map<string, number>();
+  /** Writes issued and not yet answered (shutdown and tests wait for them: idle()). */
+  readonly #pending = new Set<Promise<unknown>>();
 
   constructor(
     private readonly db: Database,
@@ -19,7 +21,10 @@ export class LastUsedRecorder {
     if (last !== undefined && now - last < this.intervalMs) return;
     if (this.#written.size > 100_000) this.#written.clear();
     this.#written.set(key, now);
-    this.db.run(sql, [now, ...params]).catch((err: unknown) => this.logger.warn('last_used_at not recorded', { err }));
+    const write: Promise<unknown> = this.db.run(sql, [now, ...params])
+      .catch((err: unknown) => this.logger.warn('last_used_at not recorded', { err }))
+      .finally(() => this.#pending.delete(write));
+    this.#pending.add(write);
   }
 
   /**
@@ -38,5 +43,10 @@ export class LastUsedRecorder {
 
   accessToken(id: string): void {
     this.#touch(`t|${id}`, 'UPDATE access_tokens SET last_used_at = ? WHERE id = ?', [id]);
+  }
+
+  /** Resolves when every write issued so far has been answered. */
+  async idle(): Promise<void> {
+    while (this.#pending.size) await Promise.all([...this.#pending]);
   }
 }

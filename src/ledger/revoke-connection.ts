@@ -1,9 +1,11 @@
 // Revoke access: company C withdraws app X. One transaction of a few indexed statements —
 // never one per token:
 //   1. the live connection is marked revoked (none → 404);
-//   2. every grant of any user of C for X is deleted and queued for purging, and the live
-//      tokens and codes carrying those grants are counted (payload-store.ts revokeGrants);
-//   3. X's client-credentials tokens bound to C are deleted;
+//   2. every person's authorization (consent) of X in C is deleted, and every grant of any
+//      user of C for X is deleted and queued for purging, the live tokens and codes carrying
+//      those grants counted (payload-store.ts revokeGrants);
+//   3. X's client-credentials tokens bound to C are deleted (the company grant ends with the
+//      connection);
 //   4. an audit event with the counts, and an `authorization.revoked` webhook, are written.
 // Then, after the commit, its effects (effects.ts): metrics, the log line, the purge of the
 // revoked grants' tokens, the webhook worker's wake-up.
@@ -13,23 +15,18 @@
 // the commit by the purge worker, in small transactions.
 // The counts are of what was still usable: spent codes, rotated refresh tokens and expired rows
 // are deleted too, but they were not "revoked" by this.
+import { recordAudit } from '../audit/audit.js';
 import type { Database } from '../db/database.js';
-import { isOperator, recordAudit, type OperatorActor } from '../audit/audit.js';
 import type { Company } from '../companies/users.js';
 import { deleteClientCredentials, revokeGrants } from '../oidc/payload-store.js';
 import { notFound } from '../shared/errors.js';
-import { enqueueWebhook } from '../webhooks/outbox.js';
 import type { LedgerEffects } from './effects.js';
+import { queueRevokedWebhook } from './notify.js';
+import { countRevoked } from './revoked-counts.js';
+import { revokerUserId, type Revoker } from './revoker.js';
 
-export const REVOKED_COUNT_KEYS: Record<string, string> = {
-  Grant: 'grants',
-  AccessToken: 'access_tokens',
-  RefreshToken: 'refresh_tokens',
-  AuthorizationCode: 'authorization_codes',
-  ClientCredentials: 'client_credentials_tokens',
-  DeviceCode: 'device_codes',
-  BackchannelAuthenticationRequest: 'backchannel_requests',
-};
+export { REVOKED_COUNT_KEYS } from './revoked-counts.js';
+export type { Revoker } from './revoker.js';
 
 export interface RevokeResult {
   client_id: string;
@@ -44,53 +41,36 @@ export interface Revocation {
   appName: string;
 }
 
-/** An admin of the company (a User), or an operator. */
-export type Revoker = { id: number; email: string; guid: string } | OperatorActor;
-
 export async function revokeConnection(
   deps: { db: Database; effects: LedgerEffects }, company: Company, actor: Revoker, clientId: string,
 ): Promise<Revocation> {
   const now = Date.now();
-  const userId = isOperator(actor) ? null : actor.id;
   const revocation = await deps.db.transaction(async (tx) => {
     const marked = await tx.run<{ id: number }>(
       `UPDATE connections SET revoked_at = ?, revoked_by = ?
        WHERE company_id = ? AND client_id = ? AND revoked_at IS NULL RETURNING id`,
-      [now, userId, company.id, clientId],
+      [now, revokerUserId(actor), company.id, clientId],
     );
     if (marked.changes === 0) throw notFound('The connected app');
 
-    const revoked: Record<string, number> = Object.fromEntries(Object.values(REVOKED_COUNT_KEYS).map((k) => [k, 0]));
-    const add = (model: string, n: number) => {
-      const key = REVOKED_COUNT_KEYS[model];
-      if (key) revoked[key] = (revoked[key] ?? 0) + n;
-    };
-
+    await tx.run('DELETE FROM consents WHERE company_id = ? AND client_id = ?', [company.id, clientId]);
     // Every grant of a user of C for X: deleted now (with it, all it issued stops working),
     // its tokens and codes counted, and queued for the purge that deletes them.
-    for (const [model, n] of Object.entries(await revokeGrants(tx, { companyId: company.id, clientId }, now))) add(model, n);
+    const byGrant = await revokeGrants(tx, { companyId: company.id, clientId }, now);
     // Client-credentials tokens carry no grant: deleted here, by the company they are bound to.
-    add('ClientCredentials', await deleteClientCredentials(tx, clientId, company.guid, now));
+    const cc = await deleteClientCredentials(tx, clientId, company.guid, now);
+    const revoked = countRevoked(byGrant, { ClientCredentials: cc });
 
     await recordAudit(tx, {
       companyId: company.id, actor, action: 'connection.revoked', targetType: 'client', targetId: clientId,
       details: { revoked },
     }, now);
-
-    const client = await tx.get<{ name: string; webhook_url: string | null }>('SELECT name, webhook_url FROM clients WHERE client_id = ?', [clientId]);
-    if (client?.webhook_url) {
-      await enqueueWebhook(tx, {
-        clientId, targetUrl: client.webhook_url, event: 'authorization.revoked',
-        payload: {
-          event: 'authorization.revoked', company_guid: company.guid, client_id: clientId,
-          revoked_at: new Date(now).toISOString(), revoked_by: isOperator(actor) ? null : actor.guid,
-        },
-      }, now);
-    }
+    const webhookQueued = await queueRevokedWebhook(tx, { companyGuid: company.guid, clientId, actor, now, revoked: 'connection' });
+    const client = await tx.get<{ name: string }>('SELECT name FROM clients WHERE client_id = ?', [clientId]);
     return {
       result: { client_id: clientId, revoked_at: new Date(now).toISOString(), revoked },
       appName: client?.name ?? clientId,
-      webhookQueued: Boolean(client?.webhook_url),
+      webhookQueued,
     };
   });
   deps.effects.connectionRevoked({

@@ -7,16 +7,19 @@ import type { InteractionResults } from 'oidc-provider';
 import { findUserByGuid } from '../companies/users.js';
 import { passwordSignIn } from '../companies/sign-in.js';
 import type { Database } from '../db/database.js';
-import { recordConsent } from '../ledger/connections.js';
+import type { RoleBounds, WithheldReason } from '../authz/policy.js';
+import { grantAuthorization } from '../ledger/authorizations.js';
 import { AppError, badRequest } from '../shared/errors.js';
 import { checkFormCsrf, issueFormCsrf, readForm } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import type { LoginThrottle } from '../shared/rate-limit.js';
 import { renderPage } from '../shared/views.js';
-import { describeScope } from './scopes.js';
+import { decisionFor, rejectWithheld } from './grants.js';
+import { describeScope, isWriteScope } from './scopes.js';
 
 export interface InteractionDeps {
   provider: Provider;
+  roleBounds: RoleBounds;
   db: Database;
   throttle: LoginThrottle;
   logger: Logger;
@@ -67,13 +70,18 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const client = await provider.Client.find(String(details.params.client_id));
     if (!client) throw sessionExpired();
     const user = details.session?.accountId ? await findUserByGuid(db, details.session.accountId) : undefined;
-    const missing = consentScopes(details);
+    if (!user || !user.active) throw sessionExpired();
+    const decision = decisionFor(deps, user, client, details.params.scope as string | undefined);
+    const clientName = client.clientName ?? client.clientId;
+    const words = withheldWords({ clientName, companyName: user.company.name, role: user.role });
     ctx.type = 'html';
     ctx.body = await renderPage('consent', {
-      title: `Allow ${client.clientName ?? 'this app'}?`, uid: details.uid, csrf: issueFormCsrf(ctx, deps.secureCookies),
-      clientName: client.clientName ?? client.clientId, clientUri: client.clientUri, logoUri: client.logoUri,
-      userEmail: user?.email, companyName: user?.company.name,
-      scopes: missing.map((scope) => ({ scope, description: describeScope(scope) })),
+      title: `Allow ${clientName}?`, uid: details.uid, csrf: issueFormCsrf(ctx, deps.secureCookies),
+      clientName, clientUri: client.clientUri, logoUri: client.logoUri,
+      userEmail: user.email, companyName: user.company.name,
+      scopes: decision.granted.map((scope) => ({ scope, description: describeScope(scope), write: isWriteScope(scope) })),
+      companyAccess: decision.companyAccess && decision.companyAccess.map((scope) => ({ scope, description: describeScope(scope), write: isWriteScope(scope) })),
+      withheld: decision.withheld.map((w) => ({ scope: w.scope, description: describeScope(w.scope), reason: words[w.reason] })),
     });
   });
 
@@ -98,21 +106,24 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (details.prompt.name !== 'consent') throw badRequest('This page does not expect a consent.');
     const accountId = details.session?.accountId;
     const clientId = String(details.params.client_id);
+    const client = await provider.Client.find(clientId);
     const user = accountId ? await findUserByGuid(db, accountId) : undefined;
-    if (!user || !user.active) throw sessionExpired();
+    if (!client || !user || !user.active) throw sessionExpired();
 
+    // Decided again here, never taken from the page: what this person may grant this app now.
+    const decision = decisionFor(deps, user, client, details.params.scope as string | undefined);
     const grant = details.grantId
       ? await provider.Grant.find(details.grantId)
       : new provider.Grant({ accountId: user.guid, clientId });
     if (!grant) throw sessionExpired();
-    const promptDetails = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
-    if (promptDetails.missingOIDCScope) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
+    if (decision.granted.length) grant.addOIDCScope(decision.granted.join(' '));
+    rejectWithheld(grant, decision, true);
+    const promptDetails = details.prompt.details as { missingOIDCClaims?: string[] };
     if (promptDetails.missingOIDCClaims) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
     const grantId = await grant.save();
 
-    const scopes = String(grant.getOIDCScope() ?? '').split(' ').filter(Boolean);
-    await recordConsent(db, { companyId: user.company.id, userId: user.id, clientId, scopes });
-    logger.info('consent given', { client_id: clientId, company_guid: user.company.guid });
+    await grantAuthorization(db, { user, clientId, granted: decision.granted, companyAccess: decision.companyAccess });
+    logger.info('consent given', { client_id: clientId, company_guid: user.company.guid, company_access: decision.companyAccess !== null });
     await finish(ctx, provider, { consent: { grantId } }, true);
   });
 
@@ -126,9 +137,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   return router;
 }
 
-function consentScopes(details: Details): string[] {
-  const d = details.prompt.details as { missingOIDCScope?: string[] };
-  const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
-  const missing = d.missingOIDCScope ?? requested;
-  return missing.length ? missing : requested;
+/** "Not included" reasons, in plain words. */
+function withheldWords(n: { clientName: string; companyName: string; role: string }): Record<WithheldReason, string> {
+  return {
+    developer_tools: 'Only access tokens created in Developer Tools can manage Developer Tools; apps never can.',
+    not_registered: `${n.clientName} is not registered for this permission.`,
+    role: `Your role at ${n.companyName} (${n.role}) cannot give this permission. An admin can.`,
+    admin_only: `Only an admin of ${n.companyName} can give company-wide access.`,
+    needs_api_scopes: 'Company-wide access needs at least one permission of the API in the same request.',
+    unknown: 'This service has no such permission.',
+  };
 }

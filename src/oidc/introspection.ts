@@ -1,15 +1,17 @@
 // What introspection (RFC 7662, `POST /token/introspection`) answers, and why — in one file.
 //
-// Who may ask (introspectionAllowed, oidc-provider's allowedPolicy): a registered gateway, for
-// any access token (never a refresh token: an API must not accept one); an app, for its own
-// tokens only. Anyone else gets `{"active": false}`. A wrong client secret is a 401 from the
-// provider before any of this runs.
+// Who may ask: a registered gateway, for any access token (never a refresh token: an API must
+// not accept one); a confidential app, for its own tokens only (introspectionAllowed,
+// oidc-provider's allowedPolicy); anyone else gets `{"active": false}`. A public client (no
+// secret) is refused with 401 for every token alike (refusePublicClients), so its answers say
+// nothing about which tokens exist. A wrong client secret is a 401 from the provider before any
+// of this runs.
 //
 // The provider looks the value up as AccessToken, ClientCredentials and RefreshToken (one joined
 // statement with the token's grant, see adapter.ts; values carrying our access-token or API-key
 // prefix are never looked up there) and answers. Then our steps run, in this order, on its answer:
 export const INTROSPECTION_STEPS = [
-  rejectRevokedClientCredentials,
+  rejectClientCredentialsBeyondGrant,
   answerOwnTokens,
   tagAuthType,
   recordLastUse,
@@ -23,6 +25,8 @@ import { KIND_PROPERTY } from '../clients/clients.js';
 import type { LastUsedRecorder } from '../ledger/last-used.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { TokenKind } from '../tokens/format.js';
+import { withinGrant } from '../authz/policy.js';
+import { splitScopes } from './scopes.js';
 
 type Client = InstanceType<Provider['Client']>;
 type AnyToken = { kind: string; clientId?: string };
@@ -32,10 +36,21 @@ const isGateway = (client: Client | undefined) =>
   // snake-case every property on every call).
   (client as unknown as Record<string, unknown> | undefined)?.[KIND_PROPERTY] === 'gateway';
 
+const isPublic = (client: Client | undefined) => client?.tokenEndpointAuthMethod === 'none';
+
 /** oidc-provider's introspection allowedPolicy; it must return a real boolean. */
 export async function introspectionAllowed(_ctx: unknown, client: Client, token: AnyToken): Promise<boolean> {
   if (isGateway(client)) return token.kind !== 'RefreshToken';
+  if (isPublic(client)) return false;
   return token.clientId === client.clientId;
+}
+
+/** A public client authenticated with its client_id alone: 401, whatever the token. */
+function refusePublicClients(ctx: KoaContextWithOIDC): boolean {
+  if (!isPublic(ctx.oidc.client)) return false;
+  ctx.status = 401;
+  ctx.body = { error: 'invalid_client', error_description: 'public clients cannot introspect tokens; introspection is for gateways and confidential clients' };
+  return true;
 }
 
 export interface OwnTokens {
@@ -48,8 +63,8 @@ export interface OwnTokens {
 export interface IntrospectionDeps {
   ownTokens: OwnTokens;
   lastUsed: LastUsedRecorder;
-  /** The live connection of company × app, if any (client-credentials tokens are bound to it). */
-  liveConnectionId(companyGuid: string, clientId: string): Promise<number | undefined>;
+  /** The company grant of a live connection of company × app, if any (client-credentials tokens are bound to it). */
+  companyGrant(companyGuid: string, clientId: string): Promise<{ connectionId: number; scopes: string[] } | undefined>;
   metrics: Metrics;
 }
 
@@ -70,20 +85,22 @@ interface Introspection {
 type Step = (i: Introspection, deps: IntrospectionDeps) => Promise<void> | void;
 
 /**
- * A client-credentials token is bound to a company's connection, and carries no grant: the
- * company revoking the app ends it here (on every instance), whatever the token row says.
+ * A client-credentials token is bound to its company's grant, and carries no oidc-provider
+ * grant: the company revoking the app, removing the company grant, or narrowing it below the
+ * token's scopes ends the token here (on every instance, even one issued while the change ran),
+ * whatever the token row says.
  */
-async function rejectRevokedClientCredentials(i: Introspection, deps: IntrospectionDeps): Promise<void> {
+async function rejectClientCredentialsBeyondGrant(i: Introspection, deps: IntrospectionDeps): Promise<void> {
   const cc = i.ctx.oidc.entities.ClientCredentials;
   if (i.answer.active !== true || !cc) return;
   const company = typeof i.answer.company_guid === 'string' ? i.answer.company_guid : undefined;
-  const connection = company ? await deps.liveConnectionId(company, String(cc.clientId)) : undefined;
-  if (connection === undefined) {
+  const grant = company ? await deps.companyGrant(company, String(cc.clientId)) : undefined;
+  if (!grant || !withinGrant(splitScopes(cc.scope), grant.scopes)) {
     i.answer = { active: false };
     i.authType = 'oauth';
     return;
   }
-  i.generation = `connection ${connection}`;
+  i.generation = `connection ${grant.connectionId}`;
 }
 
 /** The provider found nothing: a value with our prefix may be an access token or API key, answered for gateways only. */
@@ -127,7 +144,8 @@ function countAnswer(i: Introspection, deps: IntrospectionDeps): void {
 export function introspectionPipeline(deps: IntrospectionDeps) {
   return async function introspection(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
     await next();
-    if (ctx.oidc?.route !== 'introspection' || ctx.status !== 200) return;
+    if (ctx.oidc?.route !== 'introspection') return;
+    if (refusePublicClients(ctx) || ctx.status !== 200) return;
     const body = ctx.body as Answer | undefined;
     if (!body || typeof body !== 'object') return;
     const state: Introspection = { ctx, answer: body, authType: undefined };

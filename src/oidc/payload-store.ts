@@ -184,11 +184,15 @@ export async function deleteSessionsOf(tx: Executor, accountId: string): Promise
 export type GrantSelector =
   /** Every grant of any user of a company for one client. */
   | { companyId: number; clientId: string }
-  /** Every grant of one account (a user's deactivation). */
-  | { accountId: string };
+  /** Every grant of one account (a user's deactivation), or of one account for one client (a consent). */
+  | { accountId: string; clientId?: string };
 
 function grantPredicate(s: GrantSelector): { where: string; params: Array<string | number> } {
-  if ('accountId' in s) return { where: 'account_id = ?', params: [s.accountId] };
+  if ('accountId' in s) {
+    return s.clientId === undefined
+      ? { where: 'account_id = ?', params: [s.accountId] }
+      : { where: 'account_id = ? AND client_id = ?', params: [s.accountId, s.clientId] };
+  }
   return {
     where: 'client_id = ? AND account_id IN (SELECT guid FROM users WHERE company_id = ?)',
     params: [s.clientId, s.companyId],
@@ -228,6 +232,25 @@ export async function deleteClientCredentials(tx: Executor, clientId: string, co
     [clientId, companyGuid],
   );
   return rows.filter((r) => r.expires_at === null || r.expires_at > now).length;
+}
+
+/** A client's client-credentials tokens bound to a company (hashed id, scope, expiry). */
+export async function clientCredentialsOf(
+  tx: Executor, clientId: string, companyGuid: string,
+): Promise<Array<{ hashedId: string; scope: string | undefined; expiresAt: number | null }>> {
+  const rows = await tx.all<{ id: string; payload: string; expires_at: number | null }>(
+    `SELECT id, payload, expires_at FROM oidc_payloads WHERE client_id = ? AND company_guid = ? AND model = 'ClientCredentials'`,
+    [clientId, companyGuid],
+  );
+  return rows.map((r) => ({ hashedId: r.id, scope: (JSON.parse(r.payload) as { scope?: string }).scope, expiresAt: r.expires_at }));
+}
+
+/** Deletes rows of one model by their stored (hashed) ids, 500 per statement. */
+export async function deletePayloadRows(tx: Executor, model: string, hashedIds: readonly string[]): Promise<void> {
+  for (let i = 0; i < hashedIds.length; i += 500) {
+    const slice = hashedIds.slice(i, i + 500);
+    await tx.run(`DELETE FROM oidc_payloads WHERE model = ? AND id IN (${slice.map(() => '?').join(', ')})`, [model, ...slice]);
+  }
 }
 
 /**

@@ -1,21 +1,21 @@
 // oidc-provider configuration: our store, our interactions, PKCE S256 for every client, refresh
 // rotation with reuse detection, client credentials bound to a company, opaque access tokens,
 // introspection restricted to gateways and to a token's own client.
-import Provider, { errors } from 'oidc-provider';
+import Provider from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { Settings } from '../config.js';
 import type { Database } from '../db/database.js';
-import { KIND_PROPERTY, createClientLookup } from '../clients/clients.js';
-import { isConnected } from '../ledger/connections.js';
+import { KIND_PROPERTY, SCOPES_PROPERTY, createClientLookup } from '../clients/clients.js';
 import { hasOwnPrefix } from '../tokens/format.js';
 import { constantEquals, sha256 } from '../shared/crypto.js';
 import type { Logger } from '../shared/logger.js';
 import { createAdapterFactory } from './adapter.js';
 import { createFindAccount } from './accounts.js';
 import { introspectionAllowed } from './introspection.js';
-import { latestGrantId } from './payload-store.js';
+import { registerClientCredentials, requestedCompany } from './client-credentials.js';
+import { grantLoader } from './grants.js';
 import type { KeyMaterial } from './keys.js';
-import { SCOPE_NAMES } from './scopes.js';
+import { OAUTH_SCOPES } from './scopes.js';
 import { renderPage } from '../shared/views.js';
 
 /** Clients change only through the operator CLI; each process re-reads them at most this often. */
@@ -41,8 +41,6 @@ function cacheClients(provider: Provider, ttlMs: number): void {
   };
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function createProvider(opts: {
   settings: Settings;
   db: Database;
@@ -52,6 +50,7 @@ export function createProvider(opts: {
   companyOfAccount(accountId: string): Promise<string | undefined>;
 }): Provider {
   const { settings, db, keys, logger, companyOfAccount } = opts;
+  const roleBounds = settings.scopes.roles;
   const t = settings.tokens;
   const secure = settings.server.issuer.startsWith('https:');
   // Our access tokens and API keys are never oidc-provider's: answered without a lookup.
@@ -84,14 +83,16 @@ export function createProvider(opts: {
       profile: ['name'],
       email: ['email', 'email_verified'],
     },
-    scopes: SCOPE_NAMES,
+    // Never developer_tools:* (only access tokens carry them); what an app may ask is its own
+    // registration (SCOPES_PROPERTY), what a person may grant their role's bound: ../authz/policy.ts.
+    scopes: OAUTH_SCOPES,
     responseTypes: ['code'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     enabledJWA: {
       clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
       requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     },
-    extraClientMetadata: { properties: [KIND_PROPERTY] },
+    extraClientMetadata: { properties: [KIND_PROPERTY, SCOPES_PROPERTY] },
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
@@ -125,34 +126,23 @@ export function createProvider(opts: {
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
-    // One grant per user × app: consent is asked once and remembered until revoked.
-    loadExistingGrant: async (ctx) => {
-      const { client, session, result } = ctx.oidc;
-      if (!client || !session?.accountId) return undefined;
-      const grantId = result?.consent?.grantId ?? (await latestGrantId(db, session.accountId, client.clientId));
-      if (!grantId) return undefined;
-      const grant = await ctx.oidc.provider.Grant.find(grantId);
-      if (!grant || grant.accountId !== session.accountId || grant.clientId !== client.clientId) return undefined;
-      // Sliding lifetime: a grant in use past half its life is renewed.
-      if (grant.exp && grant.exp - Math.floor(Date.now() / 1000) < t.grantTtl / 2) await grant.save();
-      return grant;
+    // A grant per browser session × app, from the person's remembered consent: grants.ts.
+    loadExistingGrant: grantLoader({ db, roleBounds, grantTtl: t.grantTtl }),
+    // OpenID Connect requests get a refresh token only with offline_access granted (OIDC Core
+    // §11; oidc-provider keeps offline_access only with prompt=consent); plain OAuth requests
+    // when the app has the refresh_token grant type.
+    issueRefreshToken: async (_ctx, client, code) => {
+      if (!client.grantTypeAllowed('refresh_token')) return false;
+      const scopes = code.scopes as Set<string>;
+      return scopes.has('openid') ? scopes.has('offline_access') : true;
     },
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // A connected app keeps its access until the company revokes it (or the grant expires):
     // its tokens do not end with the user's browser session at this server.
     expiresWithSession: async () => false,
     rotateRefreshToken: true,
     extraTokenClaims: async (ctx, token) => {
-      if (token.kind === 'ClientCredentials') {
-        const company = (ctx.oidc.body as Record<string, unknown> | undefined)?.company;
-        if (typeof company !== 'string' || !GUID.test(company)) {
-          throw new errors.InvalidRequest('the company parameter (the GUID of the company the app acts for) is required');
-        }
-        if (!(await isConnected(db, company.toLowerCase(), token.clientId!))) {
-          throw new errors.UnauthorizedClient('the app is not connected to this company: an admin of the company must authorize it first');
-        }
-        return { company_guid: company.toLowerCase() };
-      }
+      // Checked, with the scopes, by the grant itself (client-credentials.ts).
+      if (token.kind === 'ClientCredentials') return { company_guid: requestedCompany(ctx) };
       if (token.kind === 'AccessToken' && token.accountId) {
         const company = await companyOfAccount(token.accountId);
         return company ? { company_guid: company } : undefined;
@@ -197,6 +187,7 @@ export function createProvider(opts: {
   };
 
   cacheClients(provider, CLIENT_CACHE_MS);
+  registerClientCredentials(provider, db);
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
     logger.error('authorization server error', { err, route: ctx.oidc?.route });

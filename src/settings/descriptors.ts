@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import { computed, noDefault, setting, type Infer } from './define.js';
 import type { Refinement } from './resolve.js';
+import { DEFAULT_ROLE_BOUNDS } from '../authz/policy.js';
 
 const seconds = z.number().int().positive();
 const count = z.number().int();
@@ -153,6 +154,23 @@ export const descriptors = {
     pollInterval: setting({
       env: 'WEBHOOK_POLL_INTERVAL', doc: 'how often the outbox is checked for due deliveries.',
       schema: z.number().positive(), default: 5, unit: 'seconds',
+    }),
+  },
+
+  scopes: {
+    roles: setting({
+      env: 'SCOPES_ROLES',
+      doc: 'what a person of each role may grant an app, as JSON `{"admin": [...], "manager": [...], "employee": [...]}` of scope names (`*` = every OAuth scope); scopes beyond it are withheld ("Not included" on the consent page). `company_access` stays an admin’s alone whatever this says.',
+      schema: z.object({
+        admin: z.array(z.string().min(1)),
+        manager: z.array(z.string().min(1)),
+        employee: z.array(z.string().min(1)),
+      }).strict(),
+      default: {
+        admin: [...DEFAULT_ROLE_BOUNDS.admin],
+        manager: [...DEFAULT_ROLE_BOUNDS.manager],
+        employee: [...DEFAULT_ROLE_BOUNDS.employee],
+      },
     }),
   },
 

@@ -2,11 +2,11 @@
 // the input is validated as the admin API validates it, the admin must be active, and the token
 // is returned once. The admin API's own creation path authenticates the admin first instead.
 import type { Database } from '../db/database.js';
-import { newTokenSchema } from '../api/schemas.js';
+import { newTokenSchema } from './token.schema.js';
 import { findUser, type UserRef } from '../companies/users.js';
 import { AppError } from '../shared/errors.js';
 import { validate } from '../shared/validation.js';
-import { createToken, type TokenRecord } from './tokens.js';
+import { boundNewToken, createToken, type TokenRecord } from './tokens.js';
 
 export interface NewAccessToken {
   name: string;
@@ -21,5 +21,5 @@ export async function createAccessTokenFor(
   const input = validate(newTokenSchema, raw);
   const admin = await findUser(db, adminRef);
   if (!admin.active || admin.role !== 'admin') throw new AppError(409, 'not_an_admin', `${admin.email} is not an active admin`);
-  return createToken(db, admin, { kind: 'access_token', ...input });
+  return createToken(db, admin, boundNewToken('access_token', input));
 }

@@ -2,7 +2,7 @@
 // the CLI's options, the Developer Tools page's form. One schema for the three, so they accept
 // and refuse the same things.
 import { z } from 'zod';
-import { API_SCOPES } from '../oidc/scopes.js';
+import { API_SCOPES, TOKEN_SCOPES } from '../oidc/scopes.js';
 
 /** Max lifetime of an access token or API key: 5 years. */
 const MAX_LIFETIME_MS = 5 * 365 * 24 * 3600 * 1000;
@@ -17,8 +17,8 @@ const UNPRINTABLE = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]/u;
 export const newTokenSchema = z.object({
   name: z.string().trim().min(1, 'name is required').max(200)
     .refine((s) => !UNPRINTABLE.test(s), 'must not contain control characters'),
-  scopes: z.array(z.enum(API_SCOPES as [string, ...string[]])).min(1).max(API_SCOPES.length).optional()
-    .meta({ description: 'Default: every V2 API scope (the admin’s full access)' }),
+  scopes: z.array(z.enum(TOKEN_SCOPES as [string, ...string[]])).min(1).max(TOKEN_SCOPES.length).optional()
+    .meta({ description: 'Default: every V2 API scope — developer_tools:read/write (the admin API by bearer token) only when asked. Created with a bearer token: within its own scopes (default: the V2 scopes it holds), and an expiry no later than its own' }),
   expires_at: z.iso.datetime({ offset: true }).or(z.iso.date()).nullable().optional()
     .meta({ description: 'ISO date or date-time in the future (within 5 years); null or absent: no expiry' }),
 }).strict().transform((v, ctx) => {
@@ -28,7 +28,8 @@ export const newTokenSchema = z.object({
     if (expiresAt <= Date.now()) ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'must be in the future' });
     if (expiresAt > Date.now() + MAX_LIFETIME_MS) ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'must be within 5 years' });
   }
-  return { name: v.name, scopes: v.scopes ? [...new Set(v.scopes)] : [...API_SCOPES], expiresAt };
+  // Default: every V2 API scope — never developer_tools:*, which must be asked for.
+  return { name: v.name, scopes: v.scopes ? [...new Set(v.scopes)] : [...API_SCOPES], scopesGiven: v.scopes !== undefined, expiresAt };
 });
 
 export type NewTokenInput = z.output<typeof newTokenSchema>;

@@ -4,7 +4,9 @@
 import type { Database, Executor } from '../db/database.js';
 import { recordAudit } from '../audit/audit.js';
 import type { Role, User } from '../companies/users.js';
-import { notFound } from '../shared/errors.js';
+import { AppError, badRequest, notFound } from '../shared/errors.js';
+import { mintBounds } from '../authz/policy.js';
+import { DEVELOPER_TOOLS_SCOPES } from '../oidc/scopes.js';
 import { sha256, uuid } from '../shared/crypto.js';
 import { generateToken, hasOwnPrefix, parseToken, type TokenKind } from './format.js';
 
@@ -49,6 +51,33 @@ export interface NewToken {
   name: string;
   scopes: string[];
   expiresAt: number | null;
+}
+
+/**
+ * The bounds every new token is held to, whoever creates it (the page, the API, the CLI): API keys
+ * never carry developer_tools:*; a token created with a bearer token stays within its scopes and
+ * expiry (no scopes asked: the default scopes it holds; no expiry asked: its expiry).
+ */
+export function boundNewToken(
+  kind: TokenKind,
+  input: { name: string; scopes: string[]; scopesGiven?: boolean; expiresAt: number | null },
+  minting?: { scopes: string[]; expiresAt: number | null },
+): NewToken {
+  let scopes = input.scopes;
+  if (kind === 'api_key' && scopes.some((s) => DEVELOPER_TOOLS_SCOPES.includes(s))) {
+    throw badRequest('scopes: legacy API keys cannot carry developer_tools scopes; create an access token');
+  }
+  if (!minting) return { kind, name: input.name, scopes, expiresAt: input.expiresAt };
+  if (input.scopesGiven === false) scopes = scopes.filter((s) => minting.scopes.includes(s));
+  if (scopes.length === 0) {
+    throw new AppError(403, 'insufficient_scope', 'The token you authenticate with holds none of the default scopes: name the scopes (a subset of its own).');
+  }
+  const bounded = mintBounds(minting, { scopes, expiresAt: input.expiresAt });
+  if (!bounded.ok) {
+    if (bounded.field === 'scopes') throw new AppError(403, 'insufficient_scope', `scopes: ${bounded.message}`);
+    throw badRequest(`expires_at: ${bounded.message}`);
+  }
+  return { kind, name: input.name, scopes, expiresAt: bounded.expiresAt };
 }
 
 export async function createToken(db: Database, admin: User, input: NewToken): Promise<{ record: TokenRecord; token: string }> {

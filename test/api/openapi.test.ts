@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { z } from 'zod';
 import { apiRoutes } from '../../src/api/api.routes.js';
-import { API_SCOPES } from '../../src/oidc/scopes.js';
+import { TOKEN_SCOPES } from '../../src/oidc/scopes.js';
 import { defineRoute, type ApiRoute } from '../../src/shared/api-route.js';
 import { errorBodySchema } from '../../src/shared/errors.js';
 import { idParams } from '../../src/shared/guid.schema.js';
@@ -80,7 +80,7 @@ describe('the document and the router come from the same declarations', () => {
       for (const method of layer.methods) if (method !== 'HEAD') routes.set(`${method.toLowerCase()} ${templated}`, layer.name);
     }
     const documented = new Map(operations().map(({ path, method, op }) => [`${method} ${path}`, op.operationId]));
-    expect(routes.size).toBe(12);
+    expect(routes.size).toBe(14);
     expect([...routes.keys()].filter((r) => !documented.has(r))).toEqual([]);
     expect([...documented.keys()].filter((d) => !routes.has(d))).toEqual([]);
     // The router names each route by its operationId: the same declaration made both.
@@ -180,7 +180,7 @@ describe('what the hand-written document said, it still says', () => {
     expect(doc.security).toEqual([{ session: [], csrf: [] }, { bearer: [] }]);
     expect(doc.components.securitySchemes).toEqual({
       session: { type: 'apiKey', in: 'cookie', name: 'gl.admin', description: expect.stringContaining('/login') },
-      csrf: { type: 'apiKey', in: 'header', name: 'x-csrf-token', description: expect.stringContaining('POST and DELETE') },
+      csrf: { type: 'apiKey', in: 'header', name: 'x-csrf-token', description: expect.stringContaining('PATCH and DELETE') },
       bearer: { type: 'http', scheme: 'bearer', description: expect.stringContaining('glpat_') },
     });
   });
@@ -205,12 +205,12 @@ describe('what the hand-written document said, it still says', () => {
       type: 'object', required: ['name'], additionalProperties: false,
       properties: {
         name: { type: 'string', maxLength: 200 },
-        scopes: { type: 'array', items: { type: 'string', enum: API_SCOPES }, description: expect.stringContaining('Default') },
+        scopes: { type: 'array', items: { type: 'string', enum: TOKEN_SCOPES }, description: expect.stringContaining('Default') },
         expires_at: { description: expect.stringContaining('within 5 years') },
       },
     });
     expect(Object.keys((schemas.ConnectedApp!.properties as Json)).sort()).toEqual(
-      ['client_id', 'connected_at', 'connected_by', 'last_used_at', 'logo_uri', 'name', 'scope_descriptions', 'scopes'],
+      ['client_id', 'company_access', 'connected_at', 'connected_by', 'last_used_at', 'logo_uri', 'name', 'scope_descriptions', 'scopes', 'users'],
     );
     expect(schemas.Revocation).toMatchObject({
       properties: { revoked: { description: expect.stringContaining('not counted'), required: expect.arrayContaining(['grants', 'access_tokens']) } },

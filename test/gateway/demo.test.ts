@@ -79,7 +79,7 @@ describe('the demo V2 API: connect, call, revoke, 401', () => {
     expect((await post('/v2/time-punches', token, json({ type: 'in', pad: 'x'.repeat(20_000) }))).status).toBe(413);
 
     // 3. The admin revokes the app (Developer Tools' "Revoke access", here through the admin API).
-    const pat = await createToken(server.db, admin.user, { kind: 'access_token', name: 'cli', scopes: ['company:read'], expiresAt: null });
+    const pat = await createToken(server.db, admin.user, { kind: 'access_token', name: 'cli', scopes: ['company:read', 'developer_tools:write'], expiresAt: null });
     const revoked = await fetch(`${server.url}/api/v1/connected-apps/${app.clientId}`, { method: 'DELETE', headers: { authorization: bearer(pat.token) } });
     expect(revoked.status).toBe(200);
 

@@ -17,7 +17,7 @@ import { bearer, call, closeServer, listen, startApi, startSilentServer, type Te
 let server: TestServer;
 let companyGuid: string;
 let admin: TestUser;
-let employee: TestUser;
+let member: TestUser;
 let app: TestApp;
 let gatewayCreds: { clientId: string; clientSecret: string };
 let config: oidc.Configuration;
@@ -38,9 +38,10 @@ async function revokeApp(clientId: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  ({ server, companyGuid, user: employee, app, gateway: gatewayCreds, config } = await startOAuthWorld());
+  // A manager: their role may grant every read scope (an employee's may not grant company:read).
+  ({ server, companyGuid, user: member, app, gateway: gatewayCreds, config } = await startOAuthWorld({}, { role: 'manager' }));
   admin = await makeUser(server.db, companyGuid, 'admin');
-  adminPat = (await createToken(server.db, admin.user, { kind: 'access_token', name: 'admin', scopes: ['company:read'], expiresAt: null })).token;
+  adminPat = (await createToken(server.db, admin.user, { kind: 'access_token', name: 'admin', scopes: ['company:read', 'developer_tools:write'], expiresAt: null })).token;
   api = await startApi(gatewayOptions());
 });
 afterAll(async () => {
@@ -51,14 +52,14 @@ afterAll(async () => {
 describe('OAuth access tokens', () => {
   let tokens: oidc.TokenEndpointResponse;
   beforeAll(async () => {
-    ({ tokens } = await connect(server, config, app, employee, { scope: SCOPE }));
+    ({ tokens } = await connect(server, config, app, member, { scope: SCOPE }));
   });
 
   test('a token with the route’s scopes reaches the handler, which sees who calls', async () => {
     const res = await call(`${api.url}/v2/schedules`, { authorization: bearer(tokens.access_token) });
     expect(res.status).toBe(200);
     expect(res.body.auth).toEqual({
-      company_guid: companyGuid, client_id: app.clientId, sub: employee.user.guid,
+      company_guid: companyGuid, client_id: app.clientId, sub: member.user.guid,
       scopes: expect.arrayContaining(['openid', 'schedules:read', 'company:read']), auth_type: 'oauth',
     });
     // Every required scope: both present.
@@ -77,7 +78,7 @@ describe('OAuth access tokens', () => {
   test('a route needing several scopes names them all', async () => {
     // A second app, connected with schedules:read only.
     const narrowApp = await makeApp(server);
-    const narrow = await connect(server, await rpConfig(server, narrowApp), narrowApp, employee, { scope: 'openid schedules:read' });
+    const narrow = await connect(server, await rpConfig(server, narrowApp), narrowApp, member, { scope: 'openid schedules:read' });
     const res = await call(`${api.url}/v2/company`, { authorization: bearer(narrow.tokens.access_token) });
     expect(res.status).toBe(403);
     expect(res.challenge).toBe(`Bearer realm="${REALM}", error="insufficient_scope", scope="company:read schedules:read"`);
@@ -267,7 +268,7 @@ describe('the authorization server cannot answer: 503, never a pass', () => {
 describe('revocation and the cache', () => {
   test('cache off (the default): revoking the app is seen by the very next call', async () => {
     const revocable = await makeApp(server);
-    const { tokens } = await connect(server, await rpConfig(server, revocable), revocable, employee, { scope: SCOPE });
+    const { tokens } = await connect(server, await rpConfig(server, revocable), revocable, member, { scope: SCOPE });
     expect((await call(`${api.url}/v2/schedules`, { authorization: bearer(tokens.access_token) })).status).toBe(200);
     await revokeApp(revocable.clientId);
     const res = await call(`${api.url}/v2/schedules`, { authorization: bearer(tokens.access_token) });
@@ -284,7 +285,7 @@ describe('revocation and the cache', () => {
     const cached = await startApi(gatewayOptions({ cacheTtlMs: ttl }));
     try {
       const revocable = await makeApp(server);
-      const { tokens } = await connect(server, await rpConfig(server, revocable), revocable, employee, { scope: SCOPE });
+      const { tokens } = await connect(server, await rpConfig(server, revocable), revocable, member, { scope: SCOPE });
       const authorization = bearer(tokens.access_token);
       // The answer is cached during this call: its entry expires in [t0 + ttl, t1 + ttl].
       const t0 = Date.now();
@@ -366,7 +367,7 @@ describe('DPoP-bound tokens', () => {
     const dpopConfig = await rpConfig(server, dpopApp);
     dpopKey = await generateKeyPair('ES256', { extractable: true });
     handle = oidc.getDPoPHandle(dpopConfig, dpopKey);
-    const a = await authorize(server, dpopConfig, dpopApp, employee, { scope: SCOPE });
+    const a = await authorize(server, dpopConfig, dpopApp, member, { scope: SCOPE });
     const tokens = await oidc.authorizationCodeGrant(dpopConfig, a.callbackUrl, { pkceCodeVerifier: a.codeVerifier, expectedState: a.state }, undefined, { DPoP: handle });
     expect(tokens.token_type.toLowerCase()).toBe('dpop');
     dpopToken = tokens.access_token;
@@ -391,7 +392,7 @@ describe('DPoP-bound tokens', () => {
     const res = await oidc.fetchProtectedResource(config, dpopToken, new URL(`${api.url}/v2/schedules?page=2`), 'GET', undefined, undefined, { DPoP: handle });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { auth: Record<string, unknown> }).auth).toMatchObject({
-      auth_type: 'oauth', company_guid: companyGuid, sub: employee.user.guid,
+      auth_type: 'oauth', company_guid: companyGuid, sub: member.user.guid,
     });
   });
 

@@ -108,9 +108,14 @@ export async function authorize(
   const agent = opts.agent ?? new UserAgent();
   const codeVerifier = opts.codeVerifier ?? oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
+  const scope = opts.scope ?? 'openid profile email offline_access schedules:read';
+  // OIDC Core §11: offline_access (a refresh token) is asked with prompt=consent — as RPs do —
+  // except by a call that checks the consent is remembered (it then gets no refresh token).
+  const prompt: Record<string, string> = scope.split(' ').includes('offline_access') && opts.expectConsent !== false ? { prompt: 'consent' } : {};
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: app.redirectUri,
-    scope: opts.scope ?? 'openid profile email offline_access schedules:read',
+    scope,
+    ...prompt,
     code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
     state,
@@ -140,6 +145,27 @@ export async function authorize(
   if (!at.startsWith(app.redirectUri)) throw new Error(`never reached the redirect URI (at ${at})`);
   await res.arrayBuffer();
   return { callbackUrl: new URL(at), codeVerifier, state, agent, loginShown, consentShown };
+}
+
+/** Signs `user` in through the login page and stops on the consent page: its HTML, the agent, the consent interaction's uid and CSRF token. */
+export async function consentPage(
+  server: Origin, config: oidc.Configuration, app: Pick<TestApp, 'redirectUri'>, user: Pick<TestUser, 'email' | 'password'>, scope: string,
+): Promise<{ html: string; agent: UserAgent; uid: string; csrf: string }> {
+  const agent = new UserAgent();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: app.redirectUri, scope, state: oidc.randomState(),
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+  });
+  let { res } = await agent.follow(await agent.get(url.href), url.href, server.url);
+  let html = await res.text();
+  const loginUid = /\/interaction\/([^/"]+)\//.exec(html)?.[1];
+  if (!loginUid || !html.includes('id="login"')) throw new Error(`no login page: ${html.slice(0, 300)}`);
+  res = await agent.postForm(`${server.url}/interaction/${loginUid}/login`, { _csrf: formField(html, '_csrf'), email: user.email, password: user.password });
+  ({ res } = await agent.follow(res, `${server.url}/interaction/${loginUid}`, server.url));
+  html = await res.text();
+  if (!html.includes('id="consent"')) throw new Error(`no consent page: ${html.slice(0, 300)}`);
+  // The consent step is an interaction of its own.
+  return { html, agent, uid: /\/interaction\/([^/"]+)\//.exec(html)![1]!, csrf: formField(html, '_csrf') };
 }
 
 /** Full flow: authorize, then redeem the code. */

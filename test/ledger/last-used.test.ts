@@ -52,7 +52,8 @@ function lastUsedAfter(session: AdminSession, app: TestApp, previous: number | n
 /** Connects `user` to `app` (a new one by default) and lets any write of the code exchange land. */
 async function connected(w: World, user: TestUser, app?: TestApp) {
   const a = app ?? (await makeApp(w.server));
-  const tokens = await connectUser(w.server, await rpConfig(w.server, a), a, user);
+  // An admin's authorization, with company-wide access for client credentials.
+  const tokens = await connectUser(w.server, await rpConfig(w.server, a), a, user, { scope: 'openid profile email offline_access schedules:read company_access' });
   await sleep(50);
   return { app: a, ...tokens };
 }

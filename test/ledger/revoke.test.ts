@@ -37,8 +37,9 @@ interface CompanyWorld {
 
 /**
  * Per company: Alice connects (code → tokens) and refreshes once, connects again from a second
- * browser (same grant, no consent), Bob connects, the admin authorizes but never redeems the
- * code, and the app takes two client-credentials tokens for the company.
+ * browser (a grant of its own, no consent page: hers is remembered; plain OAuth, so a refresh
+ * token without offline_access), Bob connects, the admin authorizes with company-wide access but
+ * never redeems the code, and the app takes two client-credentials tokens for the company.
  */
 async function populate(): Promise<CompanyWorld> {
   const company = await makeCompany(server.db);
@@ -49,10 +50,10 @@ async function populate(): Promise<CompanyWorld> {
   expect(a1.consentShown).toBe(true);
   const r1 = await refresh(server, app, a1.refreshToken);
   expect(r1.status).toBe(200);
-  const a2 = await connectUser(server, config, app, alice); // a second browser: the grant is reused
+  const a2 = await connectUser(server, config, app, alice, { scope: 'schedules:read' }); // a second browser
   expect(a2.consentShown).toBe(false);
   const b1 = await connectUser(server, config, app, bob);
-  const unredeemed = await authorize(server, config, app, admin);
+  const unredeemed = await authorize(server, config, app, admin, { scope: 'openid schedules:read company_access' });
   const cc = await Promise.all([clientCredentials(server, app, company.guid), clientCredentials(server, app, company.guid)]);
   for (const c of cc) expect(c.status).toBe(200);
   return {
@@ -90,7 +91,8 @@ describe('revoking a connected app for one company', () => {
       expect(await w.session.connectedAppIds()).toEqual([app.clientId]);
       for (const t of w.accessTokens) {
         expect((await introspect(server, gateway, t)).body).toMatchObject({ active: true, company_guid: w.company.guid, client_id: app.clientId });
-        expect(await userinfo(server, t)).toBe(200);
+        // The second browser's plain-OAuth token has no openid scope: userinfo is not for it.
+        expect(await userinfo(server, t)).toBe(t === w.accessTokens[2] ? 403 : 200);
       }
       for (const t of w.refreshTokens) expect((await introspect(server, app, t)).body).toMatchObject({ active: true });
       for (const t of w.ccTokens) expect((await introspect(server, gateway, t)).body).toMatchObject({ active: true, company_guid: w.company.guid });
@@ -105,10 +107,11 @@ describe('revoking a connected app for one company', () => {
     const at = Date.parse(String(revoked.body.revoked_at));
     expect(at).toBeGreaterThanOrEqual(started - 1000);
     expect(at).toBeLessThanOrEqual(Date.now() + 1000);
-    // 3 grants (Alice, Bob, the admin); 4 access tokens (code, refresh, second browser, Bob);
-    // 3 live refresh tokens (the rotated one was already spent); 1 unredeemed code; 2 cc tokens.
+    // 4 grants (Alice's two browsers, Bob, the admin); 4 access tokens (code, refresh, second
+    // browser, Bob); 3 live refresh tokens (the rotated one was already spent); 1 unredeemed
+    // code; 2 cc tokens.
     expect(revoked.body.revoked).toMatchObject({
-      grants: 3, access_tokens: 4, refresh_tokens: 3, authorization_codes: 1, client_credentials_tokens: 2,
+      grants: 4, access_tokens: 4, refresh_tokens: 3, authorization_codes: 1, client_credentials_tokens: 2,
     });
   });
 
@@ -158,7 +161,7 @@ describe('revoking a connected app for one company', () => {
   test('none of B’s tokens is touched', async () => {
     for (const t of B.accessTokens) {
       expect((await introspect(server, gateway, t)).body).toMatchObject({ active: true, company_guid: B.company.guid });
-      expect(await userinfo(server, t)).toBe(200);
+      expect(await userinfo(server, t)).toBe(t === B.accessTokens[2] ? 403 : 200);
     }
     for (const t of B.ccTokens) expect((await introspect(server, gateway, t)).body).toMatchObject({ active: true, company_guid: B.company.guid });
     for (const t of B.refreshTokens) {
@@ -216,6 +219,9 @@ describe('revoking a connected app for one company', () => {
     for (const t of A.accessTokens) expect((await introspect(server, gateway, t)).body).toEqual(inactive);
     for (const t of A.ccTokens) expect((await introspect(server, gateway, t)).body).toEqual(inactive);
     expect((await refresh(server, app, A.refreshTokens[0]!)).body.error).toBe('invalid_grant');
+    // An employee's consent never restores company-wide access: only an admin can give it again.
+    expect((await clientCredentials(server, app, A.company.guid)).body.error).toBe('unauthorized_client');
+    await authorize(server, config, app, A.admin, { scope: 'openid schedules:read company_access' });
     expect((await clientCredentials(server, app, A.company.guid)).status).toBe(200);
   });
 });

@@ -3,11 +3,12 @@
 // hostile or malformed requests revoke nothing.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type * as oidc from 'openid-client';
-import { AdminSession, DEVELOPER_TOOLS as PAGE, signIn, signInAny, type SignedIn } from '../helpers/admin.js';
+import { AdminSession, DEVELOPER_TOOLS as PAGE, signIn, type SignedIn } from '../helpers/admin.js';
 import { UserAgent, connectUser, formField, introspect, rpConfig } from '../helpers/oauth.js';
-import { makeApp, makeCompany, makeUser, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
+import { makeApp, makeCompany, makeUser, reloadUser, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
 import { startOAuthWorld } from '../helpers/world.js';
-import { deactivateUser, setRole, type Company } from '../../src/companies/users.js';
+import type { Company } from '../../src/companies/users.js';
+import { deactivateUser, reactivateUser, setRole } from '../../src/companies/membership.js';
 import { randomSecret } from '../../src/shared/crypto.js';
 
 let server: TestServer;
@@ -74,23 +75,25 @@ describe('tenancy of Connected Apps', () => {
     await stillConnected();
   });
 
-  test('an employee or a manager who is signed in gets 403, and revokes nothing', async () => {
+  test('an employee or a manager gets no Developer Tools session at all (403 at sign-in), and revokes nothing', async () => {
     for (const role of ['employee', 'manager'] as const) {
       const user = await makeUser(server.db, A.guid, role);
-      const { agent, csrf } = await signInAny(server, user);
-      expect(csrf).toBeUndefined();
+      const agent = new UserAgent();
+      const login = await agent.get(`${server.url}/login`);
+      const posted = await agent.postForm(`${server.url}/login`, { _csrf: formField(await login.text(), '_csrf'), email: user.email, password: user.password });
+      expect(posted.status).toBe(403);
+      expect(await posted.text()).toContain('Developer Tools are for company admins');
+      expect(agent.cookies.has('gl.admin')).toBe(false);
+      expect(await server.db.get('SELECT id FROM admin_sessions WHERE user_id = ?', [user.user.id])).toBeUndefined();
       const page = await agent.get(`${server.url}${PAGE}`);
-      expect(page.status).toBe(403);
-      const html = await page.text();
-      expect(html).not.toContain('csrf-token');
-      expect(html).not.toContain(shared.clientId);
+      expect(page.status).toBe(302);
+      expect(await page.text()).not.toContain(shared.clientId);
       const api = new AdminSession(server.url, agent, 'x'.repeat(64));
       for (const method of ['GET', 'DELETE']) {
         const res = await api.api(method, `/connected-apps/${shared.clientId}`);
-        expect(res.status).toBe(403);
-        expect(res.body.error?.code).toBe('forbidden');
+        expect(res.status).toBe(401);
       }
-      expect((await api.api('GET', '/connected-apps')).status).toBe(403);
+      expect((await api.api('GET', '/connected-apps')).status).toBe(401);
     }
     await stillConnected();
   });
@@ -169,11 +172,16 @@ describe('tenancy of Connected Apps', () => {
   test('losing the admin role or being deactivated ends access to the next request', async () => {
     const demoted = await makeUser(server.db, A.guid, 'admin');
     const s1 = await signIn(server, demoted);
-    await setRole(server.db, demoted.user, 'employee');
-    expect((await s1.revoke(shared.clientId)).status).toBe(403);
+    await setRole(server.running.services, demoted.user, 'employee');
+    // The session itself ended with the role (not just refused): promoted again, it stays ended.
+    expect((await s1.revoke(shared.clientId)).status).toBe(401);
+    await setRole(server.running.services, await reloadUser(server.db, demoted.user.guid), 'admin');
+    expect((await s1.revoke(shared.clientId)).status).toBe(401);
     const gone = await makeUser(server.db, A.guid, 'admin');
     const s2 = await signIn(server, gone);
-    await deactivateUser(server.db, gone.user);
+    await deactivateUser(server.running.services, gone.user);
+    expect((await s2.revoke(shared.clientId)).status).toBe(401);
+    await reactivateUser(server.running.services, gone.user);
     expect((await s2.revoke(shared.clientId)).status).toBe(401);
     await stillConnected();
   });

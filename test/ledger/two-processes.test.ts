@@ -85,6 +85,8 @@ async function holdTokens(viaUrl: string): Promise<Held> {
   const user = await makeUser(one.db, company.guid, 'employee');
   const via = { url: viaUrl };
   const c = await connectUser(via, await configVia(viaUrl), app, user);
+  // The admin gives the app company-wide access (client credentials for the company).
+  await connectUser(via, await configVia(viaUrl), app, admin, { scope: 'openid schedules:read company_access' });
   const first = await refresh(via, app, c.refreshToken); // the chain continues on `via`
   expect(first.status).toBe(200);
   const cc = await clientCredentials(via, app, company.guid);
@@ -142,7 +144,7 @@ describe('two server processes on one database', () => {
     const session: AdminSession = (await signIn(one, h.admin)).on(twoUrl);
     const revoked = await session.revoke(app.clientId);
     expect(revoked.status).toBe(200);
-    expect(revoked.body.revoked).toMatchObject({ grants: 1, access_tokens: 2, refresh_tokens: 1, client_credentials_tokens: 1 });
+    expect(revoked.body.revoked).toMatchObject({ grants: 2, access_tokens: 3, refresh_tokens: 1, client_credentials_tokens: 1 });
     await expectDead(one.url, h);
     await expectDead(twoUrl, h);
     expect((await session.on(one.url).revoke(app.clientId)).status).toBe(404);

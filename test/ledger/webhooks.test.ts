@@ -119,7 +119,7 @@ describe('authorization.revoked webhooks', () => {
     expect(a.headers['x-grantledger-event']).toBe('authorization.revoked');
     expect(JSON.parse(a.raw)).toEqual({
       event: 'authorization.revoked', company_guid: company.guid, client_id: app.clientId,
-      revoked_at: revoked.revoked_at, revoked_by: admin.user.guid,
+      revoked_at: revoked.revoked_at, revoked_by: admin.user.guid, revoked: 'connection',
     });
 
     const timestamp = String(a.headers[TIMESTAMP_HEADER]);

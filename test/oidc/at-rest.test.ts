@@ -49,7 +49,7 @@ beforeAll(async () => {
   const codeVerifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const authUrl = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: app.redirectUri, scope: 'openid email offline_access schedules:read', state,
+    redirect_uri: app.redirectUri, scope: 'openid email offline_access schedules:read company_access', state, prompt: 'consent',
     code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
   });
   let { res } = await agent.follow(await agent.get(authUrl.href), authUrl.href, server.url);

@@ -71,7 +71,11 @@ describe('OAuth and OpenID Connect flows', () => {
     await expect(oidc.clientCredentialsGrant(ccConfig, { scope: 'schedules:read' }))
       .rejects.toMatchObject({ error: 'invalid_request' });
 
+    // Connected by an admin without company_access: still no company-wide access.
     await connect(server, ccConfig, ccApp, admin, { scope: 'openid schedules:read' });
+    await expect(oidc.clientCredentialsGrant(ccConfig, { scope: 'schedules:read', company: companyGuid }))
+      .rejects.toMatchObject({ error: 'unauthorized_client' });
+    await connect(server, ccConfig, ccApp, admin, { scope: 'openid schedules:read company_access' });
     const cc = await oidc.clientCredentialsGrant(ccConfig, { scope: 'schedules:read', company: companyGuid });
     const seen = await introspect(server, gateway, cc.access_token);
     expect(seen.body).toMatchObject({ active: true, client_id: ccApp.clientId, company_guid: companyGuid, auth_type: 'oauth', scope: 'schedules:read' });

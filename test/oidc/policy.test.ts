@@ -2,7 +2,7 @@
 // the tokens they gave apps.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type * as oidc from 'openid-client';
-import { deactivateUser } from '../../src/companies/users.js';
+import { deactivateUser } from '../../src/companies/membership.js';
 import { sha256 } from '../../src/shared/crypto.js';
 import { basicAuth } from '../helpers/http.js';
 import { connect, introspect, tokenRequest } from '../helpers/oauth.js';
@@ -132,7 +132,7 @@ describe('deactivating a user', () => {
     const { tokens: other } = await connect(server, configA, appA, stayer);
     expect((await introspect(server, gateway, tokens.access_token)).body.active).toBe(true);
 
-    await deactivateUser(server.db, await reloadUser(server.db, leaver.user.guid));
+    await deactivateUser(server.running.services, await reloadUser(server.db, leaver.user.guid));
 
     expect((await introspect(server, gateway, tokens.access_token)).body).toEqual({ active: false });
     expect((await introspect(server, appA, tokens.access_token)).body).toEqual({ active: false });

@@ -186,6 +186,8 @@ async function authorizeAcross(
   const state = randomBytes(8).toString('base64url');
   const params = new URLSearchParams({
     response_type: 'code', client_id: app.clientId, redirect_uri: REDIRECT_URI, scope, state,
+    // OIDC Core §11: offline_access (a refresh token) is asked with prompt=consent.
+    ...(scope.split(' ').includes('offline_access') ? { prompt: 'consent' } : {}),
     code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
   });
   let instance = plan.login;
@@ -293,7 +295,7 @@ onPostgres(SUITE, () => {
     employee = await person('employee');
     const g = await createGateway(db, 'Scale gateway');
     gateway = { clientId: g.client_id, clientSecret: g.client_secret };
-    adminPat = (await createToken(db, admin.user, { kind: 'access_token', name: 'ops', scopes: ['company:read'], expiresAt: null })).token;
+    adminPat = (await createToken(db, admin.user, { kind: 'access_token', name: 'ops', scopes: ['company:read', 'developer_tools:write'], expiresAt: null })).token;
 
     // Every instance says the same public issuer (a load balancer's address in production).
     const issuer = `http://127.0.0.1:${await freePort()}`;

@@ -183,7 +183,7 @@ describe('input validation', () => {
     expect(seen).toEqual([]);
     const ok = await postJson(JSON.stringify({ name: '  Padded ', scopes: ['users:read', 'users:read'] }));
     expect(ok.status).toBe(201);
-    expect(seen).toEqual([{ name: 'Padded', scopes: ['users:read'], expiresAt: null }]);
+    expect(seen).toEqual([{ name: 'Padded', scopes: ['users:read'], scopesGiven: true, expiresAt: null }]);
   });
 
   test('the query is typed: defaults, coercion, 400 naming the parameter', async () => {
@@ -197,7 +197,7 @@ describe('input validation', () => {
   test('a page form is read once (by the CSRF check and the guard) and an invalid one gets the page’s own answer', async () => {
     const ok = await postForm('_csrf=c1&name=Payroll&scope%3Ausers%3Aread=on&expires_at=');
     expect(ok.status).toBe(200);
-    expect(seen).toEqual([{ csrf: 'c1', name: 'Payroll', scopes: ['users:read'], expiresAt: null }]);
+    expect(seen).toEqual([{ csrf: 'c1', name: 'Payroll', scopes: ['users:read'], scopesGiven: true, expiresAt: null }]);
     const bad = await postForm('_csrf=c2&name=');
     expect(bad.status).toBe(400);
     expect(bad.text).toBe('<p role="alert">name: name is required</p>');

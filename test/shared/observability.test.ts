@@ -49,7 +49,7 @@ describe('/metrics', () => {
     const company = await makeCompany(server.db);
     const admin = await makeUser(server.db, company.guid, 'admin');
     gateway = await makeGateway(server);
-    ({ token: pat } = await createToken(server.db, admin.user, { kind: 'access_token', name: 'metrics', scopes: ['company:read'], expiresAt: null }));
+    ({ token: pat } = await createToken(server.db, admin.user, { kind: 'access_token', name: 'metrics', scopes: ['company:read', 'developer_tools:read'], expiresAt: null }));
   });
   afterAll(() => server.close());
 

@@ -48,7 +48,7 @@ async function plantRow(value: string, kind: 'access_token' | 'api_key'): Promis
   await server.db.run(
     `INSERT INTO access_tokens (id, kind, company_id, user_id, name, scopes, token_hash, last4, created_at, expires_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [uuid(), kind, company.id, admin.user.id, 'planted', 'schedules:read', sha256(value), value.slice(-4), Date.now(), null],
+    [uuid(), kind, company.id, admin.user.id, 'planted', 'schedules:read developer_tools:read', sha256(value), value.slice(-4), Date.now(), null],
   );
 }
 

@@ -4,7 +4,7 @@
 // active admin — and active again when that admin is restored.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Company } from '../../src/companies/users.js';
-import { deactivateUser, reactivateUser, setRole } from '../../src/companies/users.js';
+import { deactivateUser, reactivateUser, setRole } from '../../src/companies/membership.js';
 import { API_SCOPES } from '../../src/oidc/scopes.js';
 import { generateToken, parseToken } from '../../src/tokens/format.js';
 import { createToken } from '../../src/tokens/tokens.js';
@@ -177,12 +177,12 @@ describe('introspection of access tokens and API keys', () => {
     expect(await gatewaySees(pat.token)).toMatchObject({ active: true, sub: contact.user.guid });
     expect(await gatewaySees(key.token)).toMatchObject({ active: true, sub: contact.user.guid });
 
-    await deactivateUser(server.db, await reloadUser(server.db, contact.user.guid));
+    await deactivateUser(server.running.services, await reloadUser(server.db, contact.user.guid));
     expect(await gatewaySees(pat.token)).toStrictEqual(INACTIVE);
     expect(await gatewaySees(key.token)).toStrictEqual(INACTIVE);
     expect(await gatewaySees(other.token)).toMatchObject({ active: true, sub: admin.user.guid });
 
-    await reactivateUser(server.db, await reloadUser(server.db, contact.user.guid));
+    await reactivateUser(server.running.services, await reloadUser(server.db, contact.user.guid));
     expect(await gatewaySees(pat.token)).toMatchObject({ active: true, sub: contact.user.guid, auth_type: 'access_token' });
     expect(await gatewaySees(key.token)).toMatchObject({ active: true, sub: contact.user.guid, auth_type: 'api_key' });
   });
@@ -194,12 +194,12 @@ describe('introspection of access tokens and API keys', () => {
     expect(await gatewaySees(pat.token)).toMatchObject({ active: true });
 
     for (const role of ['employee', 'manager'] as const) {
-      await setRole(server.db, await reloadUser(server.db, contact.user.guid), role);
+      await setRole(server.running.services, await reloadUser(server.db, contact.user.guid), role);
       expect(await gatewaySees(pat.token)).toStrictEqual(INACTIVE);
       expect(await gatewaySees(key.token)).toStrictEqual(INACTIVE);
     }
 
-    await setRole(server.db, await reloadUser(server.db, contact.user.guid), 'admin');
+    await setRole(server.running.services, await reloadUser(server.db, contact.user.guid), 'admin');
     expect(await gatewaySees(pat.token)).toMatchObject({ active: true, sub: contact.user.guid, company_guid: company.guid });
     expect(await gatewaySees(key.token)).toMatchObject({ active: true, sub: contact.user.guid, company_guid: company.guid });
   });

@@ -97,7 +97,7 @@ async function runScenario(server: TestServer, company: Company, admin: TestUser
   const ids: Record<string, string> = {};
 
   // Admin API with the session: an access token and a legacy API key.
-  const pat = await session.api('POST', '/access-tokens', { name: 'Secrecy PAT', scopes: ['schedules:read'] });
+  const pat = await session.api('POST', '/access-tokens', { name: 'Secrecy PAT', scopes: ['schedules:read', 'developer_tools:write'] });
   expect(pat.status).toBe(201);
   expect(pat.text).toContain(pat.body.token as string); // the creation response does show it
   const key = await session.api('POST', '/api-keys', { name: 'Secrecy key' });
@@ -108,7 +108,7 @@ async function runScenario(server: TestServer, company: Company, admin: TestUser
   ids.key = key.body.id as string;
 
   // The admin API with a bearer token (no session): another access token.
-  const viaBearer = await bearerApi(server, tokens[0]!, 'POST', '/access-tokens', { name: 'Made by bearer' });
+  const viaBearer = await bearerApi(server, tokens[0]!, 'POST', '/access-tokens', { name: 'Made by bearer', scopes: ['developer_tools:read'] });
   expect(viaBearer.status).toBe(201);
   tokens.push(viaBearer.body.token as string);
   names.push('Made by bearer');
@@ -116,7 +116,7 @@ async function runScenario(server: TestServer, company: Company, admin: TestUser
 
   // The page form.
   const form = await session.agent.postForm(`${server.url}/settings/developer-tools/access-tokens`, {
-    _csrf: session.csrf, name: 'Made in the page', 'scope:users:read': 'on',
+    _csrf: session.csrf, name: 'Made in the page', 'scope:users:read': 'on', 'scope:developer_tools:read': 'on',
   });
   expect(form.status).toBe(201);
   const page = await form.text();
@@ -127,7 +127,7 @@ async function runScenario(server: TestServer, company: Company, admin: TestUser
   names.push('Made in the page');
 
   // As the CLI does.
-  const cli = await createToken(server.db, admin.user, { kind: 'access_token', name: 'Made by the CLI', scopes: ['company:read'], expiresAt: null });
+  const cli = await createToken(server.db, admin.user, { kind: 'access_token', name: 'Made by the CLI', scopes: ['company:read', 'developer_tools:read'], expiresAt: null });
   tokens.push(cli.token);
   names.push('Made by the CLI');
 
@@ -164,7 +164,7 @@ async function runScenario(server: TestServer, company: Company, admin: TestUser
   // Lists show the last four characters, nothing more.
   const listedPat = list.body.data!.find((t) => t.id === ids.pat)!;
   expect(listedPat).toEqual({
-    id: ids.pat, name: 'Secrecy PAT', last4: tokens[0]!.slice(-4), scopes: ['schedules:read'],
+    id: ids.pat, name: 'Secrecy PAT', last4: tokens[0]!.slice(-4), scopes: ['schedules:read', 'developer_tools:write'],
     created_at: expect.any(String), created_by: { id: admin.user.guid, name: admin.user.name, email: admin.user.email },
     expires_at: null, last_used_at: expect.anything(),
   });

@@ -13,7 +13,7 @@ import { createUser } from '../../src/companies/users.js';
 import type { Company } from '../../src/companies/users.js';
 import { DEVELOPER_TOOLS as PAGE } from '../helpers/admin.js';
 import { launchBrowser, newContext, signInPage } from '../helpers/browser.js';
-import { clientCredentials, connectUser, introspect, refresh, rpConfig } from '../helpers/oauth.js';
+import { authorize, connectUser, introspect, refresh, rpConfig, tokenRequest } from '../helpers/oauth.js';
 import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type TestApp, type TestServer, type TestUser } from '../helpers/server.js';
 
 interface Connected {
@@ -38,8 +38,11 @@ let zapier: Connected;
 async function connectApp(name: string, scope: string): Promise<Connected> {
   const app = await makeApp(server, { name });
   const config: oidc.Configuration = await rpConfig(server, app);
+  // The admin gives it company-wide access (client credentials); then Dana, a manager, connects.
+  await authorize(server, config, app, admin, { scope: `openid ${scope} company_access` });
   const c = await connectUser(server, config, app, dana, { scope: `openid profile email offline_access ${scope}` });
-  const cc = await clientCredentials(server, app, company.guid);
+  // No scope asked: the company grant's scopes.
+  const cc = await tokenRequest(server, app, { grant_type: 'client_credentials', company: company.guid });
   expect(cc.status).toBe(200);
   return { app, name, accessToken: c.accessToken, refreshToken: c.refreshToken, ccToken: String(cc.body.access_token) };
 }
@@ -115,7 +118,7 @@ describe('Developer Tools › Connected Apps, in a browser', () => {
     const access = await row.locator('.scopes-cell li').allTextContents();
     expect(access).toEqual([
       'See schedules and shifts', 'Create, change and publish schedules and shifts', 'See time punches and timesheets',
-      'Confirm who you are', 'See your name', 'See your e-mail address',
+      'Confirm who you are', 'See your name', 'See your e-mail address', 'Keep access while you are away',
     ]);
     expect(access.join(' ')).not.toMatch(/schedules:read|openid/); // words, not scope names
     const by = await row.locator('td[data-label="Connected by"]').innerText();

@@ -11,6 +11,7 @@ import { shortTime, table } from '../table.js';
 
 interface AppOptions {
   name?: string;
+  scope?: string[];
   redirectUri?: string[];
   webhookUrl?: string;
   logoUri?: string;
@@ -40,6 +41,7 @@ function appLines(a: ReturnType<typeof presentApp>): string[] {
     `name           ${a.name}`,
     `type           ${a.public ? 'public (no secret)' : 'confidential'}`,
     `grant types    ${a.grant_types.join(', ')}`,
+    `scopes         ${a.scopes.join(' ')}`,
     ...a.redirect_uris.map((u, i) => `${i === 0 ? 'redirect URIs ' : '              '} ${u}`),
     ...(a.webhook_url ? [`webhook URL    ${a.webhook_url}`] : []),
     ...(a.logo_uri ? [`logo           ${a.logo_uri}`] : []),
@@ -59,11 +61,13 @@ export function clientCommands(program: Command, rt: Runtime): void {
     .option('--webhook-url <url>', 'where authorization.revoked events are POSTed (http:// or https://)')
     .option('--logo-uri <url>', 'the logo shown on the consent page (https://)')
     .option('--homepage <url>', 'the app’s homepage (http:// or https://)')
+    .option('--scope <scope>', 'a scope the app may ask for (repeatable; default: OIDC, every V2 API scope, and company_access with client_credentials)', collect)
     .action(act<AppOptions & { public?: boolean; grantType?: string[] }>(rt, (opts, cmd) => {
       const types = grantTypes(opts.grantType, cmd);
       const input = {
         name: need(opts.name, '--name', cmd), redirectUris: opts.redirectUri ?? [], public: opts.public === true,
         ...(types ? { grantTypes: types } : {}), webhookUrl: opts.webhookUrl, logoUri: opts.logoUri, homepage: opts.homepage,
+        ...(opts.scope ? { scopes: opts.scope } : {}),
       };
       return async (rt) => {
         const created = await createApp(await rt.db(), await rt.kek(), input);
@@ -102,6 +106,7 @@ export function clientCommands(program: Command, rt: Runtime): void {
     .option('--webhook-url <url>', 'a new webhook URL (a first one comes with a webhook secret, shown once)')
     .option('--logo-uri <url>', 'a new logo (https://)')
     .option('--homepage <url>', 'a new homepage')
+    .option('--scope <scope>', 'the scopes the app may ask for, replacing the list (repeatable)', collect)
     .action(act<AppOptions & { clientId?: string }>(rt, (opts, cmd) => {
       const id = clientId(opts.clientId, cmd);
       const change: AppChange = {
@@ -110,9 +115,10 @@ export function clientCommands(program: Command, rt: Runtime): void {
         ...(opts.webhookUrl !== undefined ? { webhookUrl: opts.webhookUrl } : {}),
         ...(opts.logoUri !== undefined ? { logoUri: opts.logoUri } : {}),
         ...(opts.homepage !== undefined ? { homepage: opts.homepage } : {}),
+        ...(opts.scope ? { scopes: opts.scope } : {}),
       };
       if (Object.keys(change).length === 0) {
-        throw new UsageError('nothing to change: give --name, --redirect-uri, --webhook-url, --logo-uri or --homepage', commandPath(cmd));
+        throw new UsageError('nothing to change: give --name, --redirect-uri, --webhook-url, --logo-uri, --homepage or --scope', commandPath(cmd));
       }
       return async (rt) => {
         const { app, webhookSecret } = await updateApp(await rt.db(), await rt.kek(), id, change);

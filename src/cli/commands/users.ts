@@ -1,7 +1,8 @@
 // grantledger user create | list | deactivate | activate | set-role | set-password
 import type { Command } from 'commander';
 import { presentUser } from '../../companies/companies.presenter.js';
-import { createUser, listUsers, ROLES, updateUser, type Role, type UserRef } from '../../companies/users.js';
+import { createUser, listUsers, ROLES, type Role, type UserRef } from '../../companies/users.js';
+import { updateUser } from '../../companies/membership.js';
 import { UsageError } from '../errors.js';
 import { act, commandPath, group, guid, need } from '../program.js';
 import { readNewPassword } from '../prompt.js';
@@ -67,7 +68,7 @@ export function userCommands(program: Command, rt: Runtime): void {
     .action(act<Who>(rt, (opts, cmd) => {
       const ref = who(opts, cmd);
       return async (rt) => {
-        const { user: u, revokedTokens } = await updateUser(await rt.db(), ref, { active: false });
+        const { user: u, revokedTokens } = await updateUser(await rt.membership(), ref, { active: false });
         return {
           json: { id: u.guid, email: u.email, active: false, revoked_tokens: revokedTokens },
           text: `${u.email} deactivated; ${revokedTokens} grants and tokens revoked`,
@@ -81,7 +82,7 @@ export function userCommands(program: Command, rt: Runtime): void {
     .action(act<Who>(rt, (opts, cmd) => {
       const ref = who(opts, cmd);
       return async (rt) => {
-        const { user: u } = await updateUser(await rt.db(), ref, { active: true });
+        const { user: u } = await updateUser(await rt.membership(), ref, { active: true });
         return { json: { id: u.guid, email: u.email, active: true }, text: `${u.email} reactivated` };
       };
     }));
@@ -94,7 +95,7 @@ export function userCommands(program: Command, rt: Runtime): void {
       const r = role(opts.role, cmd);
       const ref = who(opts, cmd);
       return async (rt) => {
-        const { user: u } = await updateUser(await rt.db(), ref, { role: r });
+        const { user: u } = await updateUser(await rt.membership(), ref, { role: r });
         return { json: { id: u.guid, email: u.email, role: r }, text: `${u.email} is now ${r}` };
       };
     }));
@@ -107,7 +108,7 @@ export function userCommands(program: Command, rt: Runtime): void {
       const ref = who(opts, cmd);
       const password = opts.password ?? await readNewPassword(commandPath(cmd));
       return async (rt) => {
-        const { user: u, endedAdminSessions } = await updateUser(await rt.db(), ref, { password });
+        const { user: u, endedAdminSessions } = await updateUser(await rt.membership(), ref, { password });
         return {
           json: { id: u.guid, email: u.email, ended_admin_sessions: endedAdminSessions },
           text: `${u.email}: password changed; ${endedAdminSessions} Developer Tools sessions ended`,

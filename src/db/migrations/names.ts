@@ -6,4 +6,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Ledger1764288100000',
   'Admin1764288200000',
   'Tokens1764288300000',
+  'Authorization1764288400000',
 ];
