@@ -9,6 +9,7 @@ import pg from 'pg';
 import { createApp, createGateway } from '../../src/clients/clients.js';
 import { createCompany, createUser, type Company, type User } from '../../src/companies/users.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
+import { grantAuthorization } from '../../src/ledger/authorizations.js';
 import { randomSecret, uuid } from '../../src/shared/crypto.js';
 import { createToken } from '../../src/tokens/tokens.js';
 import { connect, rpConfig } from '../../test/helpers/oauth.js';
@@ -109,6 +110,8 @@ export async function seedOurs(db: Database, kek: Buffer, pool = 1): Promise<Our
   const app = await createApp(db, kek, {
     name: 'Bench App', redirectUris: [REDIRECT_URI], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
   });
+  // The admin authorized the app for the company (company_access): client credentials need it.
+  await grantAuthorization(db, { user: admin, clientId: app.client_id, granted: ['openid', 'company_access'], companyAccess: [CC_SCOPE] });
   const gateway = await createGateway(db, 'Bench Gateway');
   const pats: string[] = [];
   const apiKeys: string[] = [];

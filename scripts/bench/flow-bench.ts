@@ -1,5 +1,6 @@
 // Section 3: the full authorization-code + PKCE flow, sequentially, against a running server:
 // (a) a fresh browser each time — login page, sign-in (scrypt), remembered consent, token;
+// without prompt=consent (OIDC Core §11), so offline_access is dropped and no consent page shows;
 // (b) a browser with a live session — straight through to the code, then the token.
 // The walk is the tests' own (test/helpers/oauth.ts `connect`); only the clock is the bench's.
 import { connect, rpConfig, UserAgent } from '../../test/helpers/oauth.js';
@@ -34,7 +35,7 @@ export async function flowBench(serverUrl: string, fx: OursFixture, n: number, l
   const config = await rpConfig(server, fx.app);
   const flow = async (agent: UserAgent) => {
     const started = performance.now();
-    const r = await connect(server, config, fx.app, fx.admin, { agent, scope: FLOW_SCOPE });
+    const r = await connect(server, config, fx.app, fx.admin, { agent, scope: FLOW_SCOPE, expectConsent: false });
     return { ...r, ms: performance.now() - started };
   };
   const fresh: number[] = [];
