@@ -75,6 +75,45 @@ export default {
     loginRateWindow: 15 * 60,
   },
 
+  login: {
+    // LOGIN_MODE — how people sign in (the OAuth login page and Developer Tools alike): `local` —
+    // e-mail and password kept by grantledger; `upstream` — only through the SaaS’s identity
+    // provider (`UPSTREAM_*`), straight there; `both` — the password form and a "Continue with
+    // `UPSTREAM_NAME`" button.
+    mode: 'local',
+    upstream: {
+      // UPSTREAM_ISSUER — issuer URL of the SaaS’s OpenID Connect provider (its discovery document
+      // is read from `<issuer>/.well-known/openid-configuration`); `http://` only on loopback. When
+      // unset: no upstream: `LOGIN_MODE` must be `local`.
+      issuer: undefined,
+      // UPSTREAM_CLIENT_ID — grantledger’s client id at the upstream provider. When unset: required
+      // with an upstream.
+      clientId: undefined,
+      // UPSTREAM_CLIENT_SECRET — grantledger’s client secret at the upstream
+      // (`client_secret_basic`); unset for a public client (PKCE only). When unset: a public
+      // client.
+      clientSecret: undefined,
+      // UPSTREAM_NAME — the upstream as people know it, on the button: "Continue with …".
+      name: 'your company account',
+      // UPSTREAM_COMPANY_CLAIM — the ID-token (or userinfo) claim naming the person’s company: the
+      // company’s `external_id` at grantledger.
+      companyClaim: 'company',
+      // UPSTREAM_ROLE_CLAIM — the claim holding the person’s role (a string or a list), read at
+      // every sign-in.
+      roleClaim: 'role',
+      // UPSTREAM_ROLES — claim value → grantledger role, as JSON; a person whose claim maps to
+      // nothing is an `employee`; with a list, the highest role wins.
+      roles: {
+        "admin": "admin",
+        "manager": "manager",
+        "employee": "employee"
+      },
+      // UPSTREAM_CREATE_COMPANIES — a company claim no company carries as `external_id` creates
+      // that company (otherwise the sign-in is refused with a page saying so).
+      createCompanies: false,
+    },
+  },
+
   webhooks: {
     // WEBHOOK_MAX_ATTEMPTS — deliveries are retried with exponential backoff up to this many times.
     maxAttempts: 8,

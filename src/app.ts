@@ -8,6 +8,8 @@ import mount from 'koa-mount';
 import { adminRoutes } from './admin/admin.routes.js';
 import { interactionRoutes } from './oidc/interactions.routes.js';
 import { apiRoutes } from './api/api.routes.js';
+import { safeNext } from './admin/admin.routes.js';
+import { upstreamRoutes } from './upstream/upstream.routes.js';
 import { errorHandler, requestLogger, securityHeaders } from './shared/http.js';
 import { viewsDir } from './shared/paths.js';
 import type { Services } from './services.js';
@@ -63,12 +65,17 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
 
   const interactions = interactionRoutes({
     provider, db: services.db, throttle: services.throttle, logger, secureCookies, maxBodyBytes: settings.server.maxBodyBytes,
-    roleBounds: services.roleBounds,
+    roleBounds: services.roleBounds, loginMode: settings.login.mode, upstreamName: services.upstream?.name,
   });
   const admin = adminRoutes(services);
   const api = apiRoutes(services);
 
-  for (const router of [ops, interactions, admin, api]) {
+  const upstream = services.upstream && upstreamRoutes({
+    upstream: services.upstream, provider: () => services.provider, adminAuth: services.adminAuth, db: services.db,
+    issuer: settings.server.issuer, secureCookies, maxBodyBytes: settings.server.maxBodyBytes, safeNext,
+  });
+
+  for (const router of [ops, interactions, ...(upstream ? [upstream] : []), admin, api]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -22,6 +22,7 @@ import { Metrics } from './shared/metrics.js';
 import { LoginThrottle, RateLimiter } from './shared/rate-limit.js';
 import type { Services } from './services.js';
 import { ownTokenIntrospector } from './tokens/tokens.js';
+import { UpstreamSignIn } from './upstream/sign-in.js';
 import { WebhookWorker } from './webhooks/worker.js';
 
 export interface RunningServer {
@@ -111,6 +112,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
     effects: serverEffects({ metrics, logger, purger, webhooks }),
     roleBounds: settings.scopes.roles,
   };
+  if (settings.login.mode !== 'local') services.upstream = new UpstreamSignIn(services);
   // The request handler is swapped, not the server, when the keys change (see reloadKeys).
   let handler = buildApp(services, keys.cookieKeys).callback();
   const server = createServer((req, res) => void handler(req, res));

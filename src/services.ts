@@ -10,6 +10,7 @@ import type { LastUsedRecorder } from './ledger/last-used.js';
 import type { Logger } from './shared/logger.js';
 import type { Metrics } from './shared/metrics.js';
 import type { LoginThrottle } from './shared/rate-limit.js';
+import type { UpstreamSignIn } from './upstream/sign-in.js';
 
 export interface Services {
   settings: Settings;
@@ -27,4 +28,6 @@ export interface Services {
   effects: LedgerEffects;
   /** What each role may grant apps (setting scopes.roles). */
   roleBounds: RoleBounds;
+  /** Sign-in through the SaaS's identity provider (LOGIN_MODE=upstream|both). */
+  upstream?: UpstreamSignIn;
 }

@@ -16,6 +16,7 @@ import { guidParam, idParams } from '../shared/guid.schema.js';
 import { z } from 'zod';
 import { checkFormCsrf, issueFormCsrf, readForm } from '../shared/http.js';
 import { renderPage } from '../shared/views.js';
+import { passwordsOff } from '../oidc/interactions.routes.js';
 import type { TokenKind } from '../tokens/format.js';
 import { newApiKeyFormSchema, newTokenFormSchema } from '../tokens/token.schema.js';
 import { boundNewToken, createToken, listTokens, revokeToken } from '../tokens/tokens.js';
@@ -30,7 +31,8 @@ interface PageState {
   csrf: string;
 }
 
-function safeNext(value: unknown): string {
+/** A same-site path to go to after signing in (anything else: the Developer Tools page). */
+export function safeNext(value: unknown): string {
   return typeof value === 'string' && /^\/[a-z0-9/_#?=&-]*$/i.test(value) && !value.startsWith('//') ? value : PAGE;
 }
 
@@ -39,6 +41,7 @@ export function adminRoutes(services: Services): Router {
   const router = new Router();
   const limit = settings.server.maxBodyBytes;
   const secure = settings.server.issuer.startsWith('https:');
+  const mode = settings.login.mode;
 
   const setFlash = (ctx: Context, text: string) =>
     ctx.cookies.set(FLASH, encodeURIComponent(text.slice(0, 300)), { signed: true, httpOnly: true, sameSite: 'lax', secure, path: PAGE, maxAge: 60_000 });
@@ -71,15 +74,22 @@ export function adminRoutes(services: Services): Router {
     ctx.set('cache-control', 'no-store');
     ctx.body = await renderPage('admin-login', {
       title: 'Sign in to Developer Tools', csrf: issueFormCsrf(ctx, secure), email: locals.email ?? '', error: locals.error, next: safeNext(locals.next),
+      upstream: mode === 'both' ? { name: settings.login.upstream.name, href: `/login/upstream?next=${encodeURIComponent(safeNext(locals.next))}` } : undefined,
     });
   };
 
   router.get('/', (ctx) => ctx.redirect(PAGE));
-  router.get('/login', async (ctx) => renderLogin(ctx, { next: typeof ctx.query.next === 'string' ? ctx.query.next : undefined }));
+  router.get('/login', async (ctx) => {
+    const next = typeof ctx.query.next === 'string' ? ctx.query.next : undefined;
+    // LOGIN_MODE=upstream: straight to the SaaS's sign-in.
+    if (mode === 'upstream') return ctx.redirect(`/login/upstream?next=${encodeURIComponent(safeNext(next))}`);
+    return renderLogin(ctx, { next });
+  });
 
   router.post('/login', async (ctx) => {
     const form = await readForm(ctx, limit);
     checkFormCsrf(ctx, form._csrf);
+    if (mode === 'upstream') throw passwordsOff(settings.login.upstream.name);
     const outcome = await passwordSignIn(services, { email: form.email, password: form.password, ip: ctx.ip, flow: 'developer-tools' });
     if (!outcome.ok) {
       ctx.status = outcome.status;

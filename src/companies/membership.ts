@@ -101,3 +101,15 @@ export async function updateUser(
   if (revokedTokens > 0) await purgeRevokedGrants(deps.db);
   return { user, revokedTokens, endedAdminSessions };
 }
+
+/**
+ * A sign-out that reaches every session: the person's end-user sessions at the authorization
+ * server and their Developer Tools sessions end; apps keep what was authorized (upstream
+ * back-channel logout). Returns how many Developer Tools sessions ended.
+ */
+export async function endSessionsOf(db: Database, user: User): Promise<number> {
+  return db.transaction(async (tx) => {
+    await deleteSessionsOf(tx, user.guid);
+    return (await tx.run('DELETE FROM admin_sessions WHERE user_id = ?', [user.id])).changes;
+  });
+}

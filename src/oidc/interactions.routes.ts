@@ -25,6 +25,9 @@ export interface InteractionDeps {
   logger: Logger;
   secureCookies: boolean;
   maxBodyBytes: number;
+  /** LOGIN_MODE, and the upstream's name for its button (upstream / both). */
+  loginMode: 'local' | 'upstream' | 'both';
+  upstreamName?: string;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -32,7 +35,8 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 const sessionExpired = () =>
   new AppError(400, 'interaction_expired', 'This sign-in page has expired. Go back to the app and start again.');
 
-async function loadDetails(ctx: Context, provider: Provider): Promise<Details> {
+/** The interaction of `ctx.params.uid` (its cookie must match), or a page saying it expired. */
+export async function loadDetails(ctx: Context, provider: Provider): Promise<Details> {
   let details: Details;
   try {
     details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -59,13 +63,18 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     ctx.body = await renderPage('login', {
       title: 'Sign in', uid: details.uid, csrf: issueFormCsrf(ctx, deps.secureCookies),
       clientName: client?.clientName ?? 'An application', email: extra.email ?? '', error: extra.error,
+      upstream: deps.loginMode === 'both' ? { name: deps.upstreamName, href: `/interaction/${details.uid}/upstream` } : undefined,
     });
   };
 
   router.get('/', async (ctx) => {
     const details = await loadDetails(ctx, provider);
     ctx.set('cache-control', 'no-store');
-    if (details.prompt.name === 'login') return renderLogin(ctx, details);
+    if (details.prompt.name === 'login') {
+      // LOGIN_MODE=upstream: straight to the SaaS's sign-in.
+      if (deps.loginMode === 'upstream') return ctx.redirect(`/interaction/${details.uid}/upstream`);
+      return renderLogin(ctx, details);
+    }
     if (details.prompt.name !== 'consent') throw badRequest(`Unsupported step: ${details.prompt.name}`);
     const client = await provider.Client.find(String(details.params.client_id));
     if (!client) throw sessionExpired();
@@ -90,6 +99,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     checkFormCsrf(ctx, form._csrf);
     const details = await loadDetails(ctx, provider);
     if (details.prompt.name !== 'login') throw badRequest('This page does not expect a sign-in.');
+    if (deps.loginMode === 'upstream') throw passwordsOff(deps.upstreamName);
     const outcome = await passwordSignIn(deps, { email: form.email, password: form.password, ip: ctx.ip, flow: 'authorization' });
     if (!outcome.ok) {
       ctx.status = outcome.status;
@@ -136,6 +146,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
   return router;
 }
+
+/** LOGIN_MODE=upstream: no password is accepted here. */
+export const passwordsOff = (upstreamName?: string) =>
+  new AppError(403, 'password_sign_in_off', `Sign in with ${upstreamName ?? 'your company account'}: passwords are not used here.`);
 
 /** "Not included" reasons, in plain words. */
 function withheldWords(n: { clientName: string; companyName: string; role: string }): Record<WithheldReason, string> {

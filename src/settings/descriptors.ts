@@ -138,6 +138,51 @@ export const descriptors = {
     }),
   },
 
+  login: {
+    mode: setting({
+      env: 'LOGIN_MODE',
+      doc: 'how people sign in (the OAuth login page and Developer Tools alike): `local` — e-mail and password kept by grantledger; `upstream` — only through the SaaS’s identity provider (`UPSTREAM_*`), straight there; `both` — the password form and a "Continue with `UPSTREAM_NAME`" button.',
+      schema: z.enum(['local', 'upstream', 'both']), default: 'local',
+    }),
+    upstream: {
+      issuer: setting({
+        env: 'UPSTREAM_ISSUER', doc: 'issuer URL of the SaaS’s OpenID Connect provider (its discovery document is read from `<issuer>/.well-known/openid-configuration`); `http://` only on loopback.',
+        schema: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')).optional(),
+        default: noDefault('no upstream: `LOGIN_MODE` must be `local`'),
+      }),
+      clientId: setting({
+        env: 'UPSTREAM_CLIENT_ID', doc: 'grantledger’s client id at the upstream provider.',
+        schema: z.string().min(1).optional(), default: noDefault('required with an upstream'),
+      }),
+      clientSecret: setting({
+        env: 'UPSTREAM_CLIENT_SECRET', doc: 'grantledger’s client secret at the upstream (`client_secret_basic`); unset for a public client (PKCE only).',
+        schema: z.string().min(1).optional(), default: noDefault('a public client'),
+      }),
+      name: setting({
+        env: 'UPSTREAM_NAME', doc: 'the upstream as people know it, on the button: "Continue with …".',
+        schema: z.string().min(1).max(60), default: 'your company account',
+      }),
+      companyClaim: setting({
+        env: 'UPSTREAM_COMPANY_CLAIM', doc: 'the ID-token (or userinfo) claim naming the person’s company: the company’s `external_id` at grantledger.',
+        schema: z.string().min(1), default: 'company',
+      }),
+      roleClaim: setting({
+        env: 'UPSTREAM_ROLE_CLAIM', doc: 'the claim holding the person’s role (a string or a list), read at every sign-in.',
+        schema: z.string().min(1), default: 'role',
+      }),
+      roles: setting({
+        env: 'UPSTREAM_ROLES',
+        doc: 'claim value → grantledger role, as JSON; a person whose claim maps to nothing is an `employee`; with a list, the highest role wins.',
+        schema: z.record(z.string().min(1), z.enum(['admin', 'manager', 'employee'])),
+        default: { admin: 'admin', manager: 'manager', employee: 'employee' },
+      }),
+      createCompanies: setting({
+        env: 'UPSTREAM_CREATE_COMPANIES', doc: 'a company claim no company carries as `external_id` creates that company (otherwise the sign-in is refused with a page saying so).',
+        schema: z.boolean(), default: false,
+      }),
+    },
+  },
+
   webhooks: {
     maxAttempts: setting({
       env: 'WEBHOOK_MAX_ATTEMPTS', doc: 'deliveries are retried with exponential backoff up to this many times.',
@@ -203,6 +248,13 @@ export const refine: Refinement<Settings> = (s, ctx) => {
       code: 'custom',
       path: ['tokens', 'grantTtl'],
       message: `must be at least tokens.refreshTokenTtl (${s.tokens.refreshTokenTtl}), or connected apps silently lose access`,
+    });
+  }
+  if (s.login.mode !== 'local' && (!s.login.upstream.issuer || !s.login.upstream.clientId)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['login', 'mode'],
+      message: `${s.login.mode} needs the upstream provider: set UPSTREAM_ISSUER and UPSTREAM_CLIENT_ID (or LOGIN_MODE=local)`,
     });
   }
 };
