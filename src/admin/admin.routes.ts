@@ -87,9 +87,9 @@ export function adminRoutes(services: Services): Router {
   });
 
   router.post('/login', async (ctx) => {
+    if (mode === 'upstream') throw passwordsOff(settings.login.upstream.name);
     const form = await readForm(ctx, limit);
     checkFormCsrf(ctx, form._csrf);
-    if (mode === 'upstream') throw passwordsOff(settings.login.upstream.name);
     const outcome = await passwordSignIn(services, { email: form.email, password: form.password, ip: ctx.ip, flow: 'developer-tools' });
     if (!outcome.ok) {
       ctx.status = outcome.status;

@@ -95,11 +95,11 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   });
 
   router.post('/login', async (ctx) => {
+    if (deps.loginMode === 'upstream') throw passwordsOff(deps.upstreamName);
     const form = await readForm(ctx, deps.maxBodyBytes);
     checkFormCsrf(ctx, form._csrf);
     const details = await loadDetails(ctx, provider);
     if (details.prompt.name !== 'login') throw badRequest('This page does not expect a sign-in.');
-    if (deps.loginMode === 'upstream') throw passwordsOff(deps.upstreamName);
     const outcome = await passwordSignIn(deps, { email: form.email, password: form.password, ip: ctx.ip, flow: 'authorization' });
     if (!outcome.ok) {
       ctx.status = outcome.status;

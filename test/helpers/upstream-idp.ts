@@ -43,9 +43,9 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false,
   // oidc-provider refuses outgoing requests to loopback addresses (SSRF protection); grantledger
   // runs on 127.0.0.1 in tests, so the back-channel logout call goes out without that check.
-  fetch: (url: URL | string, options: RequestInit & { dispatcher?: unknown }) => {
-    delete options.dispatcher;
-    return fetch(url, options);
+  fetch: (url: string | URL | Request, options?: RequestInit) => {
+    const { dispatcher: _ssrfCheck, ...rest } = (options ?? {}) as RequestInit & { dispatcher?: unknown };
+    return fetch(url, rest);
   },
   features: {
     devInteractions: { enabled: false },
