@@ -129,3 +129,9 @@ export function pairedRatio(a: CaseResult, b: CaseResult): { ratio: number; perR
   const perRound = a.rounds.map((x, i) => x.rps / (b.rounds[i]?.rps ?? NaN));
   return { ratio: median(perRound), perRound: perRound.map((v) => round(v, 3)) };
 }
+
+/** Median over rounds of the per-round p99 ratio a/b (< 1: a's tail is shorter). */
+export function pairedP99Ratio(a: CaseResult, b: CaseResult): number {
+  const perRound = a.rounds.map((x, i) => x.p99Ms / (b.rounds[i]?.p99Ms ?? NaN));
+  return median(perRound.filter((v) => Number.isFinite(v)));
+}
