@@ -81,10 +81,15 @@ export class Metrics {
         await next();
       } finally {
         const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-        this.#countClass(status);
-        this.#observer(routeLabel(ctx as RoutedContext), status)((performance.now() - start) / 1000);
+        this.observeRequest(routeLabel(ctx as RoutedContext), status, (performance.now() - start) / 1000);
       }
     };
+  }
+
+  /** One answered request: the status-class counter and the duration histogram (also src/dispatch.ts). */
+  observeRequest(route: string, status: number, seconds: number): void {
+    this.#countClass(status);
+    this.#observer(route, status)(seconds);
   }
 
   #countClass(status: number): void {

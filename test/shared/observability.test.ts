@@ -246,6 +246,7 @@ describe('the request logger', () => {
       const from = captured.length;
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
+      expect((await fetch(`${server.url}/token/introspection`, { method: 'POST' })).status).toBe(400);
       expect(requestLines(from)).toEqual([]);
     } finally {
       await server.close();
