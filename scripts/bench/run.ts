@@ -45,8 +45,13 @@
 //   --sqlite-only         skip PostgreSQL (also skipped, with a note, when unreachable)
 //   --redis-url URL       Redis for the persisted peer (default redis://127.0.0.1:6379; keys under
 //                         gl-bench:<timestamp>:, deleted afterwards); --no-redis skips it
-//   --baseline REF        A/B: also run ours at git REF (exported with git archive, compiled in a
-//                         temporary directory) on the same SQLite database, in the same rounds
+//   --baseline REF[,REF…] A/B: also run ours at each git REF (exported with git archive, compiled
+//                         in a temporary directory) on the same SQLite database, in the same rounds
+//                         (case ids ours-sqlite-oauth-baseline<i> / ours-sqlite-baseline<i>, i = 1, 2, …)
+//   --cases a,b           only these throughput cases, by id (stock, stock-redis, bare,
+//                         ours-sqlite-oauth, ours-sqlite-pat, ours-sqlite-apikey, ours-sqlite-oauth-quiet,
+//                         ours-sqlite-oauth-baseline1; in cc: stock, stock-redis, ours-sqlite,
+//                         ours-sqlite-quiet, ours-sqlite-baseline1) — for A/B runs with many short rounds
 //   --pg-url URL          PostgreSQL server for the benchmark databases (default: DATABASE_URL if
 //                         postgres://…, else postgres://postgres@127.0.0.1/test); databases named
 //                         gl_bench_* are created on it and dropped afterwards
@@ -112,7 +117,9 @@ interface Options {
   memoryTokens: number;
   statementsN: number;
   redisUrl: string | undefined;
-  baseline: string | undefined;
+  baseline: string[];
+  /** Only the throughput cases whose id is listed (ids: stock, stock-redis, bare, ours-sqlite-oauth, ours-sqlite-oauth-baseline, …). */
+  cases: string[] | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -152,7 +159,7 @@ function parseArgs(argv: string[]): Options {
   const runtime = flags.get('runtime');
   if (runtime !== undefined && runtime !== 'build' && runtime !== 'tsx') throw new Error('--runtime build|tsx');
   const known = new Set(['quick', 'rounds', 'duration', 'warmup', 'connections', 'loadgen', 'runtime', 'pool', 'sqlite-only', 'pg-url', 'only',
-    'profile', 'profile-duration', 'flows', 'revoke-sizes', 'revoke-reps', 'memory-tokens', 'statements-n', 'redis-url', 'no-redis', 'baseline', ...SECTIONS.map((s) => `skip-${s}`)]);
+    'profile', 'profile-duration', 'flows', 'revoke-sizes', 'revoke-reps', 'memory-tokens', 'statements-n', 'redis-url', 'no-redis', 'baseline', 'cases', ...SECTIONS.map((s) => `skip-${s}`)]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k} (see the header of scripts/bench/run.ts)`);
   return {
     quick,
@@ -173,7 +180,8 @@ function parseArgs(argv: string[]): Options {
     memoryTokens: Math.max(1000, num('memory-tokens', 1_000_000, 10_000)),
     statementsN: Math.max(1, num('statements-n', 200, 10)),
     redisUrl: flags.has('no-redis') ? undefined : typeof flags.get('redis-url') === 'string' ? String(flags.get('redis-url')) : 'redis://127.0.0.1:6379',
-    baseline: typeof flags.get('baseline') === 'string' ? String(flags.get('baseline')) : undefined,
+    baseline: typeof flags.get('baseline') === 'string' ? String(flags.get('baseline')).split(',').filter(Boolean) : [],
+    cases: typeof flags.get('cases') === 'string' ? String(flags.get('cases')).split(',').map((c) => c.trim()).filter(Boolean) : undefined,
   };
 }
 
@@ -208,7 +216,7 @@ interface OursTarget {
   oauth: string[];
   /** SQLite only: the same server at LOG_LEVEL=warn (no access log), and the --baseline build. */
   quiet?: Child;
-  baseline?: Child;
+  baselines: Array<{ ref: string; child: Child }>;
 }
 
 async function main(): Promise<void> {
@@ -253,7 +261,7 @@ async function main(): Promise<void> {
     pgNote = 'PostgreSQL skipped (--sqlite-only)';
   }
   if (pgNote) console.log(`note: ${pgNote}`);
-  if (opts.baseline) console.log(`A/B: ours at ${opts.baseline} runs beside this checkout (same database, same rounds)`);
+  if (opts.baseline.length) console.log(`A/B: ours at ${opts.baseline.join(', ')} beside this checkout (same database, same rounds)`);
 
   const results: Record<string, unknown> = {
     startedAt: new Date().toISOString(), machine, pgNote,
@@ -274,7 +282,11 @@ async function main(): Promise<void> {
   const needChildren = needServers || has('memory');
   const runtime: Runtime | undefined = needChildren ? prepareRuntime(opts.runtime) : undefined;
   if (runtime) results.runtime = runtime.kind;
-  const baselineBuild = needServers && opts.baseline ? prepareBaseline(opts.baseline, join(tmp, 'baseline')) : undefined;
+  const baselineBuilds = needServers ? opts.baseline.map((ref, i) => ({ ref, dir: prepareBaseline(ref, join(tmp, `baseline${i + 1}`)) })) : [];
+  const variants = (t: OursTarget): Array<[string, Child | undefined, string]> => [
+    ['quiet', t.quiet, 'LOG_LEVEL=warn'], ...t.baselines.map((b, i): [string, Child, string] => [`baseline${i + 1}`, b.child, b.ref]),
+  ];
+  const pickCases = (cases: Case[]) => (opts.cases ? cases.filter((c) => opts.cases!.includes(c.id)) : cases);
   const logFile = (name: string) => join(tmp, `${name.replace(/[^a-z0-9]+/gi, '-')}.log`);
 
   try {
@@ -303,7 +315,11 @@ async function main(): Promise<void> {
           return c;
         };
         const quiet = await extra('ours (sqlite, LOG_LEVEL=warn)', { env: { LOG_LEVEL: 'warn' } });
-        const baseline = baselineBuild ? await extra(`ours (sqlite, ${opts.baseline})`, { buildDir: baselineBuild }) : undefined;
+        const baselines: OursTarget['baselines'] = [];
+        for (const b of baselineBuilds) {
+          const c = await extra(`ours (sqlite, ${b.ref})`, { buildDir: b.dir });
+          if (c) baselines.push({ ref: b.ref, child: c });
+        }
         // The 2-worker server (section 7) shares the SQLite database (and the keys the first server
         // generated); started now, it idles until then.
         const second = dialect === 'sqlite' && has('workers')
@@ -314,7 +330,7 @@ async function main(): Promise<void> {
           twoWorkers = await second;
           cleanups.push(() => twoWorkers!.stop());
         }
-        ours.set(dialect, { dialect, bench, secretKey, fx, child, oauth, quiet, baseline });
+        ours.set(dialect, { dialect, bench, secretKey, fx, child, oauth, quiet, baselines });
       });
       const helpers = (async () => {
         stock = await spawnHelper('stock oidc-provider', runtime!, 'scripts/bench/stock-provider.ts', { PORT: String(await freePort()), POOL: String(opts.pool) });
@@ -372,7 +388,7 @@ async function main(): Promise<void> {
             verify: expectActive(spec, { auth_type: authType, company_guid: t.fx.company.guid }), cpu: cpuOfOurs(t),
           });
         }
-        for (const [id, child, label] of [['quiet', t.quiet, 'LOG_LEVEL=warn'], ['baseline', t.baseline, opts.baseline]] as const) {
+        for (const [id, child, label] of variants(t)) {
           if (!child) continue;
           const spec = introspectionSpec(child.url, t.fx.gateway, t.oauth);
           cases.push({
@@ -381,7 +397,7 @@ async function main(): Promise<void> {
           });
         }
       }
-      intro = await interleaved('introspection', cases, load, opts.rounds, opts.warmup);
+      intro = await interleaved('introspection', pickCases(cases), load, opts.rounds, opts.warmup);
       for (const t of ours.values()) {
         const m = t.child.memory();
         serverMemory[`ours (${t.dialect}), empty database, after introspection load`] = { rssMb: round((m.rssKb * 1024) / 1e6, 1), peakMb: round((m.hwmKb * 1024) / 1e6, 1) };
@@ -404,13 +420,13 @@ async function main(): Promise<void> {
       for (const t of ours.values()) {
         const spec = clientCredentialsSpec(t.child.url, t.fx.app, { scope: CC_SCOPE, company: t.fx.company.guid });
         cases.push({ id: `ours-${t.dialect}`, label: `ours (${t.dialect})`, spec, verify: expectToken(spec), cpu: cpuOfOurs(t) });
-        for (const [id, child, label] of [['quiet', t.quiet, 'LOG_LEVEL=warn'], ['baseline', t.baseline, opts.baseline]] as const) {
+        for (const [id, child, label] of variants(t)) {
           if (!child) continue;
           const cspec = clientCredentialsSpec(child.url, t.fx.app, { scope: CC_SCOPE, company: t.fx.company.guid });
           cases.push({ id: `ours-${t.dialect}-${id}`, label: `ours (${t.dialect}, ${label})`, spec: cspec, verify: expectToken(cspec), cpu: cpuOfOurs(t, child) });
         }
       }
-      cc = await interleaved('client credentials', cases, load, opts.rounds, opts.warmup);
+      cc = await interleaved('client credentials', pickCases(cases), load, opts.rounds, opts.warmup);
       results.clientCredentials = cc;
     }
 
@@ -445,7 +461,7 @@ async function main(): Promise<void> {
     await bare?.stop();
     for (const t of ours.values()) {
       await t.quiet?.stop();
-      await t.baseline?.stop();
+      for (const b of t.baselines) await b.child.stop();
     }
 
     // Profiles (optional).
@@ -530,13 +546,13 @@ async function main(): Promise<void> {
   };
 
   if (intro) {
-    const stockCase = find(intro, 'stock')!;
+    const stockCase = find(intro, 'stock');
     const redisCase = find(intro, 'stock-redis');
-    const bareCase = find(intro, 'bare')!;
+    const bareCase = find(intro, 'bare');
     const rows: Cell[][] = intro.map((c) => [
       c.label, Math.round(c.rps), fmt(c.p50Ms, 1), fmt(c.p99Ms, 1),
       ratioCell(c, stockCase), ratioCell(c, redisCase), p99Cell(c, stockCase), ratioCell(c, bareCase),
-      c.cpuUsPerReq === undefined ? '–' : Math.round(c.cpuUsPerReq), `${fmt(pairedCpuRatio(c, stockCase), 2)}×`, c.errors,
+      c.cpuUsPerReq === undefined ? '–' : Math.round(c.cpuUsPerReq), stockCase ? `${fmt(pairedCpuRatio(c, stockCase), 2)}×` : '–', c.errors,
     ]);
     out.push(table('1. Introspection (RFC 7662, gateway with client_secret_basic; median of rounds)',
       ['target · token', 'req/s', 'p50 ms', 'p99 ms', '× stock mem', '× stock redis', 'p99 × mem', '× bare', 'CPU µs/req', 'CPU-efficiency × mem', 'errors'], rows,
@@ -547,7 +563,7 @@ async function main(): Promise<void> {
       + 'CPU-efficiency × mem = stock\'s CPU per request / this target\'s (> 1: cheaper than stock). Less sensitive to machine load than req/s.'));
     for (const d of dialects) {
       const oauth = find(intro, `ours-${d}-oauth`);
-      if (!oauth) continue;
+      if (!oauth || !stockCase) continue;
       if (d === 'sqlite') {
         referenceGoals('OAuth introspection (sqlite)', oauth, stockCase, redisCase);
         loggingGoal('OAuth introspection (sqlite)', oauth, find(intro, 'ours-sqlite-oauth-quiet'));
@@ -564,17 +580,17 @@ async function main(): Promise<void> {
     }
   }
   if (cc) {
-    const stockCase = find(cc, 'stock')!;
+    const stockCase = find(cc, 'stock');
     const redisCase = find(cc, 'stock-redis');
     out.push(table('2. Client-credentials token issuance (median of rounds)',
       ['target', 'req/s', 'p50 ms', 'p99 ms', '× stock mem', '× stock redis', 'p99 × mem', 'CPU µs/req', 'CPU-efficiency × mem', 'errors'],
       cc.map((c) => [c.label, Math.round(c.rps), fmt(c.p50Ms, 1), fmt(c.p99Ms, 1), ratioCell(c, stockCase), ratioCell(c, redisCase), p99Cell(c, stockCase),
-        c.cpuUsPerReq === undefined ? '–' : Math.round(c.cpuUsPerReq), `${fmt(pairedCpuRatio(c, stockCase), 2)}×`, c.errors]),
+        c.cpuUsPerReq === undefined ? '–' : Math.round(c.cpuUsPerReq), stockCase ? `${fmt(pairedCpuRatio(c, stockCase), 2)}×` : '–', c.errors]),
       'ours: the app names a connected company (`company` body parameter), checked on every issuance; every token is written to the database\n'
       + '(stock in memory keeps it in a JS map, stock on Redis writes it with SET … EX).'));
     for (const d of dialects) {
       const c = find(cc, `ours-${d}`);
-      if (!c) continue;
+      if (!c || !stockCase) continue;
       if (d === 'sqlite') {
         referenceGoals('client credentials (sqlite)', c, stockCase, redisCase);
         loggingGoal('client credentials (sqlite)', c, find(cc, 'ours-sqlite-quiet'));
@@ -636,6 +652,25 @@ async function main(): Promise<void> {
         c.cpuUsPerReq === undefined ? '–' : Math.round(c.cpuUsPerReq), c.errors]),
       `${machine.cores} cores shared by the load generator, the workers and the cluster primary${machine.cores <= 2 ? ': the gain is bounded by the CPU left over by wrk' : ''}.`
       + (workersMemory ? `\n2-worker RSS (primary + workers, ${String(workersMemory.processes)} processes): ${String(workersMemory.rssMb)} MB.` : '')));
+  }
+  const ab: Cell[][] = [];
+  const pairs: Array<[string, CaseResult[] | undefined, string, string]> = [
+    ...opts.baseline.flatMap((_, i): Array<[string, CaseResult[] | undefined, string, string]> => [
+      ['introspection', intro, 'ours-sqlite-oauth', `ours-sqlite-oauth-baseline${i + 1}`], ['client credentials', cc, 'ours-sqlite', `ours-sqlite-baseline${i + 1}`]]),
+    ['introspection, access log', intro, 'ours-sqlite-oauth', 'ours-sqlite-oauth-quiet'], ['client credentials, access log', cc, 'ours-sqlite', 'ours-sqlite-quiet'],
+  ];
+  for (const [section, list, a, b] of pairs) {
+    const x = find(list, a);
+    const y = find(list, b);
+    if (!x || !y) continue;
+    const pr = pairedRatio(x, y);
+    ab.push([section, `${y.label}`, `${fmt(pr.ratio, 3)}×`, pr.perRound.map((v) => fmt(v, 2)).join(' '), `${fmt(x.cpuUsPerReq, 0)} vs ${fmt(y.cpuUsPerReq, 0)}`, `${fmt(pairedCpuRatio(x, y), 3)}×`]);
+  }
+  if (ab.length) {
+    out.push(table('A/B — this checkout ("ours (sqlite)") against each variant, paired by round',
+      ['section', 'B', 'A ÷ B req/s', 'per round', 'CPU µs/req A vs B', 'CPU-efficiency A ÷ B'], ab,
+      'CPU-efficiency > 1: this checkout spends less CPU per request than B.'));
+    results.ab = ab;
   }
   if (goals.length) {
     out.push(table('Goals', ['goal', 'measured', 'met'], goals.map((g) => [g.goal, g.measured, g.met === undefined ? '–' : g.met ? 'yes' : 'NO'])));
