@@ -69,7 +69,7 @@
 // Output: a table on stdout (progress on stderr) and bench-results/<timestamp>.json (with every
 // round); CPU profiles in bench-results/<timestamp>-profiles/ (summarise one with
 // `npx tsx scripts/bench/profile.ts <file> [top] [skip-ms]`). A full run takes ~17 min with
-// --profile --rounds 5 (1M-row insert ~50 s).
+// --profile --rounds 5 (1M-row insert ~50 s), a few minutes more with the Redis peer and the LOG_LEVEL=warn twin.
 // Related experiment (not part of `npm run bench`): experiment-memory.ts (peak memory under V8 flags).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
