@@ -72,6 +72,45 @@ export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): number {
   return s;
 }
 
+/**
+ * CPU seconds so far of each thread of a process, by thread kind: the main thread (JavaScript,
+ * the HTTP stack, better-sqlite3), V8's worker threads (concurrent and parallel GC, compilation),
+ * libuv's thread pool (asynchronous file writes: the log destination; crypto, DNS) and the rest.
+ * Deltas of two snapshots show where CPU per request goes beyond the main-thread profile.
+ */
+export type ThreadKind = 'main' | 'v8 workers (GC)' | 'libuv pool' | 'other';
+export function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const kind: ThreadKind = tid === String(pid) ? 'main' : /^V8 /.test(comm) ? 'v8 workers (GC)' : /^libuv/.test(comm) ? 'libuv pool' : 'other';
+      out.set(`${kind}|${tid}`, (Number(fields[11]) + Number(fields[12])) / ticksPerSecond());
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** CPU seconds by thread kind between two threadCpu snapshots. */
+export function threadDelta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const [key, v] of after) {
+    const kind = key.slice(0, key.indexOf('|'));
+    by[kind] = (by[kind] ?? 0) + v - (before.get(key) ?? 0);
+  }
+  return by;
+}
+
 /** CPU snapshot of arbitrary pids (e.g. PostgreSQL backends). */
 export function cpuOf(pids: number[]): CpuSnapshot {
   return new Map(pids.map((p) => [p, cpuTicks(p) / ticksPerSecond()]));

@@ -369,11 +369,11 @@ async function main(): Promise<void> {
     if (has('introspection') && stock && bare && stockInfo) {
       const cases: Case[] = [];
       const stockSpec = introspectionSpec(stock.url, stockInfo.gateway, stockInfo.accessTokens);
-      cases.push({ id: 'stock', label: 'stock oidc-provider (memory) · OAuth', spec: stockSpec, verify: expectActive(stockSpec), cpu: cpuOfChild(stock) });
+      cases.push({ id: 'stock', label: 'stock oidc-provider (memory) · OAuth', spec: stockSpec, verify: expectActive(stockSpec), cpu: cpuOfChild(stock), pid: stock.pid });
       if (stockRedis) {
         const ri = stockRedis.info as NonNullable<typeof stockInfo>;
         const spec = introspectionSpec(stockRedis.url, ri.gateway, ri.accessTokens);
-        cases.push({ id: 'stock-redis', label: 'stock oidc-provider (redis) · OAuth', spec, verify: expectActive(spec), cpu: cpuOfChild(stockRedis) });
+        cases.push({ id: 'stock-redis', label: 'stock oidc-provider (redis) · OAuth', spec, verify: expectActive(spec), cpu: cpuOfChild(stockRedis), pid: stockRedis.pid });
       }
       const bareSpec = introspectionSpec(bare.url, stockInfo.gateway, stockInfo.accessTokens);
       cases.push({ id: 'bare', label: 'bare node:http · fixed JSON', spec: bareSpec, verify: expectActive(bareSpec), cpu: cpuOfChild(bare) });
@@ -385,7 +385,7 @@ async function main(): Promise<void> {
           const spec = introspectionSpec(t.child.url, t.fx.gateway, [...tokens]);
           cases.push({
             id: `ours-${t.dialect}-${id}`, label: `ours (${t.dialect}) · ${label}`, spec,
-            verify: expectActive(spec, { auth_type: authType, company_guid: t.fx.company.guid }), cpu: cpuOfOurs(t),
+            verify: expectActive(spec, { auth_type: authType, company_guid: t.fx.company.guid }), cpu: cpuOfOurs(t), pid: t.child.pid,
           });
         }
         for (const [id, child, label] of variants(t)) {
@@ -393,7 +393,7 @@ async function main(): Promise<void> {
           const spec = introspectionSpec(child.url, t.fx.gateway, t.oauth);
           cases.push({
             id: `ours-${t.dialect}-oauth-${id}`, label: `ours (${t.dialect}, ${label}) · OAuth`, spec,
-            verify: expectActive(spec, { auth_type: 'oauth', company_guid: t.fx.company.guid }), cpu: cpuOfOurs(t, child),
+            verify: expectActive(spec, { auth_type: 'oauth', company_guid: t.fx.company.guid }), cpu: cpuOfOurs(t, child), pid: child.pid,
           });
         }
       }
@@ -411,19 +411,19 @@ async function main(): Promise<void> {
     if (has('cc') && stock && stockInfo) {
       const cases: Case[] = [];
       const stockSpec = clientCredentialsSpec(stock.url, stockInfo.app, { scope: stockInfo.ccScope });
-      cases.push({ id: 'stock', label: 'stock oidc-provider (memory)', spec: stockSpec, verify: expectToken(stockSpec), cpu: cpuOfChild(stock) });
+      cases.push({ id: 'stock', label: 'stock oidc-provider (memory)', spec: stockSpec, verify: expectToken(stockSpec), cpu: cpuOfChild(stock), pid: stock.pid });
       if (stockRedis) {
         const ri = stockRedis.info as NonNullable<typeof stockInfo>;
         const spec = clientCredentialsSpec(stockRedis.url, ri.app, { scope: ri.ccScope });
-        cases.push({ id: 'stock-redis', label: 'stock oidc-provider (redis)', spec, verify: expectToken(spec), cpu: cpuOfChild(stockRedis) });
+        cases.push({ id: 'stock-redis', label: 'stock oidc-provider (redis)', spec, verify: expectToken(spec), cpu: cpuOfChild(stockRedis), pid: stockRedis.pid });
       }
       for (const t of ours.values()) {
         const spec = clientCredentialsSpec(t.child.url, t.fx.app, { scope: CC_SCOPE, company: t.fx.company.guid });
-        cases.push({ id: `ours-${t.dialect}`, label: `ours (${t.dialect})`, spec, verify: expectToken(spec), cpu: cpuOfOurs(t) });
+        cases.push({ id: `ours-${t.dialect}`, label: `ours (${t.dialect})`, spec, verify: expectToken(spec), cpu: cpuOfOurs(t), pid: t.child.pid });
         for (const [id, child, label] of variants(t)) {
           if (!child) continue;
           const cspec = clientCredentialsSpec(child.url, t.fx.app, { scope: CC_SCOPE, company: t.fx.company.guid });
-          cases.push({ id: `ours-${t.dialect}-${id}`, label: `ours (${t.dialect}, ${label})`, spec: cspec, verify: expectToken(cspec), cpu: cpuOfOurs(t, child) });
+          cases.push({ id: `ours-${t.dialect}-${id}`, label: `ours (${t.dialect}, ${label})`, spec: cspec, verify: expectToken(cspec), cpu: cpuOfOurs(t, child), pid: child.pid });
         }
       }
       cc = await interleaved('client credentials', pickCases(cases), load, opts.rounds, opts.warmup);
@@ -653,6 +653,20 @@ async function main(): Promise<void> {
       `${machine.cores} cores shared by the load generator, the workers and the cluster primary${machine.cores <= 2 ? ': the gain is bounded by the CPU left over by wrk' : ''}.`
       + (workersMemory ? `\n2-worker RSS (primary + workers, ${String(workersMemory.processes)} processes): ${String(workersMemory.rssMb)} MB.` : '')));
   }
+  // CPU per request by thread of the server process (the main-thread profile does not show the rest).
+  const threadRows: Cell[][] = [];
+  for (const [section, list] of [['introspection', intro], ['client credentials', cc]] as const) {
+    for (const c of list ?? []) {
+      const t = c.threadsUsPerReq;
+      if (!t) continue;
+      threadRows.push([section, c.label, Math.round(t.main ?? 0), Math.round(t['v8 workers (GC)'] ?? 0), Math.round(t['libuv pool'] ?? 0), Math.round(t.other ?? 0)]);
+    }
+  }
+  if (threadRows.length) {
+    out.push(table('CPU µs per request by thread of the server process (median of rounds; PostgreSQL\'s backends not included)',
+      ['section', 'target', 'main thread', 'V8 workers (GC)', 'libuv pool (log writes)', 'other'], threadRows));
+  }
+
   const ab: Cell[][] = [];
   const pairs: Array<[string, CaseResult[] | undefined, string, string]> = [
     ...opts.baseline.flatMap((_, i): Array<[string, CaseResult[] | undefined, string, string]> => [
