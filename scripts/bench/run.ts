@@ -664,7 +664,8 @@ async function main(): Promise<void> {
   }
   if (threadRows.length) {
     out.push(table('CPU µs per request by thread of the server process (median of rounds; PostgreSQL\'s backends not included)',
-      ['section', 'target', 'main thread', 'V8 workers (GC)', 'libuv pool (log writes)', 'other'], threadRows));
+      ['section', 'target', 'main thread', 'V8 workers (GC)', 'libuv pool (log writes)', 'other'], threadRows,
+      'Threads are told apart by name: Node 20 names every helper thread "node", so V8\'s GC helpers and libuv\'s pool show under "other" there.'));
   }
 
   const ab: Cell[][] = [];
