@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { buildApp } from './app.js';
 import { AdminAuth } from './admin/auth.js';
 import { cleanupExpired } from './cleanup.js';
+import { createDispatcher, type BeforeProvider } from './dispatch.js';
 import type { Settings } from './config.js';
 import { companyOfAccountLookup, countCompanies, createCompany, createUser } from './companies/users.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -61,6 +62,8 @@ export interface PrepareOptions {
   logger?: Logger;
   db?: Database;
   onBootstrap?: (b: BootstrapResult) => void;
+  /** Hooks in front of the provider's directly dispatched endpoints (src/dispatch.ts). */
+  beforeProvider?: BeforeProvider[];
 }
 
 /**
@@ -113,9 +116,11 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
     roleBounds: settings.scopes.roles,
   };
   if (settings.login.mode !== 'local') services.upstream = new UpstreamSignIn(services);
-  // The request handler is swapped, not the server, when the keys change (see reloadKeys).
-  let handler = buildApp(services, keys.cookieKeys).callback();
-  const server = createServer((req, res) => void handler(req, res));
+  // The handlers are swapped, not the server, when the keys change (see reloadKeys); the
+  // dispatcher decides which one answers a request (the provider's JSON endpoints directly).
+  const dispatcher = createDispatcher({ metrics, logger, logLevel: settings.logLevel, beforeProvider: opts.beforeProvider });
+  dispatcher.use(buildApp(services, keys.cookieKeys).callback(), services.provider);
+  const server = createServer(dispatcher.handle);
   server.listen(settings.server.port, settings.server.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -146,7 +151,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
       if (version === keysSeen) return;
       const material = await loadKeys(db, kek);
       services.provider = buildProvider(material);
-      handler = buildApp(services, material.cookieKeys).callback();
+      dispatcher.use(buildApp(services, material.cookieKeys).callback(), services.provider);
       keysSeen = material.version;
       logger.info('keys reloaded', { kids: material.jwks.keys.map((k) => k.kid) });
     } catch (err) {

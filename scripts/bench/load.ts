@@ -30,6 +30,8 @@ export interface LoadResult {
   errors: number;
   /** Server CPU time (user + system, all its processes) per request, when measured. */
   cpuUsPerReq?: number;
+  /** The server process' CPU per request by thread kind, when measured. */
+  threadsUsPerReq?: Record<string, number>;
 }
 
 export interface LoadSettings {

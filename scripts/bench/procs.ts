@@ -7,7 +7,7 @@
 // left alone) and runs plain `node` on the output, so resident memory is not inflated by the
 // TypeScript loader (~40 MB); `tsx` runs the sources through `node --import tsx`.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '../../test/helpers/http.js';
@@ -70,6 +70,45 @@ export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): number {
   let s = 0;
   for (const [pid, v] of after) s += v - (before.get(pid) ?? 0);
   return s;
+}
+
+/**
+ * CPU seconds so far of each thread of a process, by thread kind: the main thread (JavaScript,
+ * the HTTP stack, better-sqlite3), V8's worker threads (concurrent and parallel GC, compilation),
+ * libuv's thread pool (asynchronous file writes: the log destination; crypto, DNS) and the rest.
+ * Deltas of two snapshots show where CPU per request goes beyond the main-thread profile.
+ */
+export type ThreadKind = 'main' | 'v8 workers (GC)' | 'libuv pool' | 'other';
+export function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const kind: ThreadKind = tid === String(pid) ? 'main' : /^V8 /.test(comm) ? 'v8 workers (GC)' : /^libuv/.test(comm) ? 'libuv pool' : 'other';
+      out.set(`${kind}|${tid}`, (Number(fields[11]) + Number(fields[12])) / ticksPerSecond());
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** CPU seconds by thread kind between two threadCpu snapshots. */
+export function threadDelta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const [key, v] of after) {
+    const kind = key.slice(0, key.indexOf('|'));
+    by[kind] = (by[kind] ?? 0) + v - (before.get(key) ?? 0);
+  }
+  return by;
 }
 
 /** CPU snapshot of arbitrary pids (e.g. PostgreSQL backends). */
@@ -229,9 +268,17 @@ export interface OursOptions {
   /** Extra node flags (e.g. --cpu-prof). */
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** The server's stdout (its JSON log lines) goes to this file (default: /dev/null). */
+  logFile?: string;
+  /** Another build of the server (a baseline for A/B runs): the directory holding its src/main.js. */
+  buildDir?: string;
 }
 
-/** Our server through its production entry point (src/main.ts), log level warn. */
+/**
+ * Our server through its production entry point (src/main.ts), with the default settings of
+ * `npm start` — logging included (LOG_LEVEL=info: one access-log line per request) unless
+ * `env` says otherwise. Its log lines are written to `logFile`, as a service's stdout would be.
+ */
 /** The node flags `npm start` uses (package.json scripts.start), so the benchmark runs the server as users do. */
 export const START_NODE_FLAGS: string[] = (() => {
   const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
@@ -242,7 +289,9 @@ export async function spawnOurs(name: string, runtime: Runtime, opts: OursOption
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const spawnedAt = Date.now();
-  const proc = spawn(process.execPath, [...START_NODE_FLAGS, ...(opts.nodeArgs ?? []), ...runtime.args('src/main.ts')], {
+  const entry = opts.buildDir ? [join(opts.buildDir, 'src', 'main.js')] : runtime.args('src/main.ts');
+  const out = openSync(opts.logFile ?? '/dev/null', 'a');
+  const proc = spawn(process.execPath, [...START_NODE_FLAGS, ...(opts.nodeArgs ?? []), ...entry], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -252,14 +301,14 @@ export async function spawnOurs(name: string, runtime: Runtime, opts: OursOption
       ISSUER: url,
       DATABASE_URL: opts.databaseUrl,
       SECRET_KEY: opts.secretKey,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       BOOTSTRAP: 'false',
       WORKERS: String(opts.workers ?? 1),
       ...opts.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', out, 'pipe'],
   });
-  proc.stdout!.resume();
+  closeSync(out); // the child holds its own copy
   const stderr = collect(proc, name);
   let exitCode: number | null | undefined;
   proc.once('exit', (code) => {
@@ -285,4 +334,29 @@ export async function spawnOurs(name: string, runtime: Runtime, opts: OursOption
     await sleep(200);
   }
   return makeChild(name, proc, url, {}, stderr, spawnedAt);
+}
+
+/**
+ * Another version of the server for A/B runs (`--baseline <git ref>`): the ref's tree exported
+ * with `git archive` (no worktree, nothing in the repository changes) into `dir`, compiled there
+ * with tsc against this checkout's node_modules. Returns the build directory (holding src/main.js).
+ */
+export function prepareBaseline(ref: string, dir: string): string {
+  const src = join(dir, 'src-tree');
+  execFileSync('mkdir', ['-p', src]);
+  execFileSync('sh', ['-c', `git -C "$1" archive "$2" | tar -x -C "$3"`, 'sh', ROOT, ref, src], { stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('ln', ['-s', join(ROOT, 'node_modules'), join(src, 'node_modules')]);
+  const out = join(src, 'dist-bench'); // inside the tree: the server finds its package root (views) upward
+  log(`compiling baseline ${ref} into ${out} …`);
+  try {
+    execFileSync(process.execPath, [
+      join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(src, 'tsconfig.build.json'),
+      '--outDir', out, '--tsBuildInfoFile', join(out, '.tsbuildinfo'), '--sourceMap', 'false', '--declaration', 'false',
+    ], { cwd: src, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const text = String((err as { stdout?: Buffer }).stdout ?? '').split('\n').slice(0, 5).join('\n');
+    log(`tsc reported errors in the baseline (output still emitted):\n${text}`);
+  }
+  if (!existsSync(join(out, 'src', 'main.js'))) throw new Error(`baseline ${ref}: no compiled src/main.js`);
+  return out;
 }

@@ -1,17 +1,29 @@
-// The reference: stock oidc-provider 9 with its default in-memory adapter, nothing else.
+// The references: stock oidc-provider 9 with its default in-memory adapter, nothing else — or,
+// with STOCK_ADAPTER=redis, the same provider on a production-style Redis adapter
+// (redis-adapter.ts) at REDIS_URL (default redis://127.0.0.1:6379), every key under a prefix of
+// this run (REDIS_PREFIX, default gl-bench:<pid>:), deleted when the process stops.
 // A static confidential app (whose access token is introspected), a static gateway allowed to
 // introspect (the default allowedPolicy lets any confidential client), a client-credentials
 // client; introspection and clientCredentials on. Access tokens (POOL, default 1) are minted programmatically
 // with a Grant. Prints `BENCH_READY {json}` once listening. Run as a child process by run.ts.
 import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import Provider from 'oidc-provider';
+import { dropPrefix, redisAdapterFactory } from './redis-adapter.js';
 
 const SECRET = 'stock-bench-secret-0123456789abcdefghijklmnop';
 const SCOPE = 'openid profile email offline_access schedules:read timepunches:read';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 0);
+  const useRedis = process.env.STOCK_ADAPTER === 'redis';
+  const prefix = process.env.REDIS_PREFIX ?? `gl-bench:${process.pid}:`;
+  const redis = useRedis
+    ? new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 1 })
+    : undefined;
+  if (redis) await redis.connect();
   const provider = new Provider(`http://127.0.0.1${port ? `:${port}` : ''}`, {
+    ...(redis ? { adapter: redisAdapterFactory(redis) } : {}),
     clients: [
       {
         client_id: 'bench-app', client_secret: SECRET, redirect_uris: ['http://127.0.0.1:9/callback'],
@@ -52,9 +64,18 @@ async function main(): Promise<void> {
     gateway: { clientId: 'bench-gateway', clientSecret: SECRET },
     accessTokens,
     ccScope: 'schedules:read',
+    adapter: redis ? `redis (${prefix})` : 'memory',
   })}\n`);
   const stop = () => {
-    server.close(() => process.exit(0));
+    server.close(() => {
+      if (!redis) process.exit(0);
+      else {
+        void dropPrefix(redis, prefix)
+          .catch((err: unknown) => process.stderr.write(`redis cleanup failed: ${String(err)}\n`))
+          .finally(() => redis.disconnect())
+          .then(() => process.exit(0));
+      }
+    });
     server.closeAllConnections();
   };
   process.once('SIGTERM', stop);

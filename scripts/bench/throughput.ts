@@ -4,7 +4,9 @@
 import { basicAuth } from '../../test/helpers/http.js';
 import { log, median, round } from './common.js';
 import { runLoad, type LoadResult, type LoadSettings, type RequestSpec } from './load.js';
-import { cpuDelta, type CpuSnapshot } from './procs.js';
+import { cpuDelta, threadCpu, threadDelta, type CpuSnapshot, type ThreadKind } from './procs.js';
+
+const THREAD_KINDS: ThreadKind[] = ['main', 'v8 workers (GC)', 'libuv pool', 'other'];
 
 export interface Case {
   id: string;
@@ -14,6 +16,8 @@ export interface Case {
   verify(): Promise<void>;
   /** CPU seconds used so far by the server's processes, by pid (for CPU time per request). */
   cpu?: () => Promise<CpuSnapshot>;
+  /** The server process' pid (single-process servers), for CPU per request by thread kind. */
+  pid?: number;
 }
 
 export interface CaseResult {
@@ -26,6 +30,8 @@ export interface CaseResult {
   errors: number;
   /** Median over rounds of the server's CPU µs per request (less sensitive to machine load than req/s). */
   cpuUsPerReq?: number;
+  /** Median over rounds of the server process' CPU µs per request by thread kind (main, V8 workers, libuv pool, other). */
+  threadsUsPerReq?: Record<string, number>;
 }
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -99,8 +105,12 @@ export async function interleaved(
     const order = r % 2 === 0 ? cases : [...cases].reverse();
     for (const c of order) {
       const cpu0 = await c.cpu?.();
+      const threads0 = c.pid ? threadCpu(c.pid) : undefined;
       const res = await runLoad(c.spec, load);
       if (cpu0 && res.requests > 0) res.cpuUsPerReq = (cpuDelta(cpu0, await c.cpu!()) * 1e6) / res.requests;
+      if (threads0 && res.requests > 0) {
+        res.threadsUsPerReq = Object.fromEntries(Object.entries(threadDelta(threads0, threadCpu(c.pid!))).map(([k, v]) => [k, (v * 1e6) / res.requests]));
+      }
       results.get(c.id)!.push(res);
       afterEach?.(c);
       log(`${group} round ${r + 1}/${rounds} ${c.label}: ${Math.round(res.rps)} req/s, p99 ${round(res.p99Ms, 1)} ms${res.cpuUsPerReq !== undefined ? `, ${Math.round(res.cpuUsPerReq)} µs CPU/req` : ''}${res.errors ? `, ${res.errors} errors` : ''}`);
@@ -114,6 +124,7 @@ export async function interleaved(
       rps: median(rs.map((x) => x.rps)), p99Ms: median(rs.map((x) => x.p99Ms)), p50Ms: median(rs.map((x) => x.p50Ms)),
       errors: rs.reduce((n, x) => n + x.errors, 0),
       cpuUsPerReq: rs.every((x) => x.cpuUsPerReq !== undefined) ? median(rs.map((x) => x.cpuUsPerReq!)) : undefined,
+      threadsUsPerReq: rs.every((x) => x.threadsUsPerReq) ? Object.fromEntries(THREAD_KINDS.map((k) => [k, median(rs.map((x) => x.threadsUsPerReq![k] ?? 0))])) : undefined,
     };
   });
 }
@@ -128,4 +139,10 @@ export function pairedCpuRatio(a: CaseResult, b: CaseResult): number {
 export function pairedRatio(a: CaseResult, b: CaseResult): { ratio: number; perRound: number[] } {
   const perRound = a.rounds.map((x, i) => x.rps / (b.rounds[i]?.rps ?? NaN));
   return { ratio: median(perRound), perRound: perRound.map((v) => round(v, 3)) };
+}
+
+/** Median over rounds of the per-round p99 ratio a/b (< 1: a's tail is shorter). */
+export function pairedP99Ratio(a: CaseResult, b: CaseResult): number {
+  const perRound = a.rounds.map((x, i) => x.p99Ms / (b.rounds[i]?.p99Ms ?? NaN));
+  return median(perRound.filter((v) => Number.isFinite(v)));
 }

@@ -137,7 +137,7 @@ function recordLastUse(i: Introspection, deps: IntrospectionDeps): void {
 }
 
 function countAnswer(i: Introspection, deps: IntrospectionDeps): void {
-  deps.metrics.introspections.inc({ auth_type: i.authType ?? 'unknown', active: i.answer.active === true ? 'true' : 'false' });
+  deps.metrics.countIntrospection(i.authType ?? 'unknown', i.answer.active === true);
 }
 
 /** A provider middleware running INTROSPECTION_STEPS on every successful introspection answer. */
@@ -149,7 +149,10 @@ export function introspectionPipeline(deps: IntrospectionDeps) {
     const body = ctx.body as Answer | undefined;
     if (!body || typeof body !== 'object') return;
     const state: Introspection = { ctx, answer: body, authType: undefined };
-    for (const step of INTROSPECTION_STEPS as readonly Step[]) await step(state, deps);
+    for (const step of INTROSPECTION_STEPS as readonly Step[]) {
+      const pending = step(state, deps);
+      if (pending) await pending; // the synchronous steps cost no turn of the microtask queue
+    }
     ctx.body = state.answer;
   };
 }

@@ -108,12 +108,19 @@ export type RequestLine = (fields: { method: string; path: string; status: numbe
 
 /**
  * The request logger's writer: its fields are fixed (method, path without the query string,
- * status, milliseconds) and carry no secret, so it skips the redaction pass, which costs about
- * 15 µs a line with the wildcard paths (measured) — too much once per request.
+ * status, milliseconds) and carry no secret, so the line is built here as one string — the same
+ * JSON shape pino writes (level label, time, the logger's bindings, fields, msg) — and handed to
+ * the logger's destination: no redaction pass (about 15 µs a line with the wildcard paths,
+ * measured) and no generic serialisation, once per request.
  */
 export function requestLine(logger: Logger): RequestLine {
   const p = pinoOf.get(logger);
   if (!p) return (fields) => logger.info('request', fields);
-  const plain = p.child({}, { redact: [] });
-  return (fields) => plain.info(fields, 'request');
+  if (!p.isLevelEnabled('info')) return () => undefined;
+  const internals = p as unknown as Record<symbol, unknown>;
+  const stream = internals[pino.symbols.streamSym] as { write(line: string): unknown };
+  const bindings = (internals[pino.symbols.chindingsSym] as string | undefined) ?? '';
+  return ({ method, path, status, ms }) => {
+    stream.write(`{"level":"info"${isoTime()}${bindings},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${status},"ms":${ms},"msg":"request"}\n`);
+  };
 }

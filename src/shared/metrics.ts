@@ -58,6 +58,7 @@ export class Metrics {
 
   /** Bound label sets, so the hot path does not build label objects: status class → inc, route → status → observe. */
   readonly #byClass = new Map<number, () => void>();
+  readonly #byAnswer = new Map<string, () => void>();
   readonly #byRoute = new Map<string, Map<number, Observe>>();
 
   constructor() {
@@ -81,10 +82,26 @@ export class Metrics {
         await next();
       } finally {
         const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-        this.#countClass(status);
-        this.#observer(routeLabel(ctx as RoutedContext), status)((performance.now() - start) / 1000);
+        this.observeRequest(routeLabel(ctx as RoutedContext), status, (performance.now() - start) / 1000);
       }
     };
+  }
+
+  /** One answered request: the status-class counter and the duration histogram (also src/dispatch.ts). */
+  observeRequest(route: string, status: number, seconds: number): void {
+    this.#countClass(status);
+    this.#observer(route, status)(seconds);
+  }
+
+  /** One introspection answer (the counter's child for each label pair is bound once). */
+  countIntrospection(authType: string, active: boolean): void {
+    const key = active ? `${authType} 1` : `${authType} 0`;
+    let inc = this.#byAnswer.get(key);
+    if (!inc) {
+      const child = this.introspections.labels({ auth_type: authType, active: active ? 'true' : 'false' });
+      this.#byAnswer.set(key, (inc = () => child.inc()));
+    }
+    inc();
   }
 
   #countClass(status: number): void {

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createLogger, stdoutDestination, type LogDestination, type LogLevel } from '../../src/shared/logger.js';
+import { createLogger, requestLine, stdoutDestination, type LogDestination, type LogLevel } from '../../src/shared/logger.js';
 import { createToken } from '../../src/tokens/tokens.js';
 import { introspect } from '../helpers/oauth.js';
 import { makeCompany, makeGateway, makeUser, startTestServer, type TestServer } from '../helpers/server.js';
@@ -205,6 +205,20 @@ describe('logs', () => {
   });
 });
 
+test('a request line is pino\'s JSON shape with the logger\'s bindings, whatever the path holds', () => {
+  const dest = memoryDestination();
+  const line = requestLine(createLogger('info', { worker: 2 }, dest).child({ role: 'w' }));
+  const path = '/x"\\\u2028\n</script>\ud800';
+  line({ method: 'POST', path, status: 404, ms: 1.5 });
+  expect(dest.raw).toHaveLength(1);
+  expect(dest.raw[0]).toMatch(/^\{[^\n]*\}\n$/);
+  expect(dest.lines()).toEqual([{ level: 'info', time: expect.any(String), worker: 2, role: 'w', msg: 'request', method: 'POST', path, status: 404, ms: 1.5 }]);
+  // Above info level nothing is written.
+  const quiet = memoryDestination();
+  requestLine(createLogger('warn', {}, quiet))({ method: 'GET', path: '/', status: 200, ms: 0 });
+  expect(quiet.raw).toEqual([]);
+});
+
 describe('the request logger', () => {
   /** Lines written through the stdout destination (where the test server's logger writes). */
   const captured: string[] = [];
@@ -246,6 +260,7 @@ describe('the request logger', () => {
       const from = captured.length;
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
+      expect((await fetch(`${server.url}/token/introspection`, { method: 'POST' })).status).toBe(400);
       expect(requestLines(from)).toEqual([]);
     } finally {
       await server.close();
