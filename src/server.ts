@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { buildApp } from './app.js';
 import { AdminAuth } from './admin/auth.js';
 import { cleanupExpired } from './cleanup.js';
-import type { Settings } from './config.js';
+import { prepareDataDir, type Settings } from './config.js';
 import { companyOfAccountLookup, countCompanies, createCompany, createUser } from './companies/users.js';
 import { openDatabase, type Database } from './db/database.js';
 import { serverEffects } from './ledger/effects.js';
@@ -39,6 +39,7 @@ export interface BootstrapResult {
 
 /** Opens the database and applies migrations when configured to. */
 export async function openConfiguredDatabase(settings: Settings, logger: Logger): Promise<Database> {
+  prepareDataDir(settings);
   const db = await openDatabase({ url: settings.database.url, poolSize: settings.database.poolSize });
   if (settings.database.migrateOnStart) {
     const applied = await db.migrate();
