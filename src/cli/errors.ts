@@ -35,6 +35,7 @@ const OPTION_OF_FIELD: Record<string, string> = {
   password: '--password',
   role: '--role',
   companyGuid: '--company',
+  keepOldSeconds: '--keep-old',
 };
 
 /** What a value of a fixed list is called in "unknown scope "x" (known: …)". */
