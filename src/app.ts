@@ -8,6 +8,7 @@ import mount from 'koa-mount';
 import { adminRoutes } from './admin/admin.routes.js';
 import { interactionRoutes } from './oidc/interactions.routes.js';
 import { apiRoutes } from './api/api.routes.js';
+import { operatorRoutes } from './operators/operator.routes.js';
 import { errorHandler, requestLogger, securityHeaders } from './shared/http.js';
 import { viewsDir } from './shared/paths.js';
 import type { Services } from './services.js';
@@ -67,8 +68,9 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
   });
   const admin = adminRoutes(services);
   const api = apiRoutes(services);
+  const operator = operatorRoutes(services);
 
-  for (const router of [ops, interactions, admin, api]) {
+  for (const router of [ops, interactions, admin, api, operator]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -100,3 +100,48 @@ describe('rotate-secret', () => {
     expect(r.help!.stdout).toMatch(/^ {2}rotate-secret /m);
   });
 });
+
+describe('operator keys and idempotent companies from the CLI', () => {
+  const o: Record<string, Run> = {};
+  beforeAll(async () => {
+    [o.key, o.noName, o.first] = await Promise.all([
+      cli('operator-key', 'create', '--name', 'provisioning', '--json'),
+      cli('operator-key', 'create'),
+      cli('company', 'create', '--name', 'Acme', '--external-id', 'acme-1', '--json'),
+    ]);
+    [o.again, o.dup, o.list] = await Promise.all([
+      cli('company', 'create', '--name', 'Acme again', '--external-id', 'acme-1', '--json'),
+      cli('operator-key', 'create', '--name', 'provisioning'),
+      cli('operator-key', 'list', '--json'),
+    ]);
+    o.revoke = await cli('operator-key', 'revoke', '--id', String(jsonOf(o.key).id), '--json');
+    o.revokeAgain = await cli('operator-key', 'revoke', '--id', String(jsonOf(o.key).id));
+  }, 600_000);
+
+  test('operator-key create → {id, key}, shown once, stored as a hash; list never shows it', async () => {
+    const k = jsonOf(o.key!);
+    expect(k).toEqual({ id: expect.any(String), key: expect.stringMatching(/^glop_/) });
+    const row = await db.get<{ key_hash: string }>('SELECT key_hash FROM operator_keys WHERE id = ?', [String(k.id)]);
+    expect(row!.key_hash).toBe(sha256(String(k.key)));
+    expect(o.list!.stdout).not.toContain(String(k.key));
+    expect(jsonOf(o.list!).data).toEqual([expect.objectContaining({ id: k.id, name: 'provisioning', last4: String(k.key).slice(-4), revoked_at: null })]);
+  });
+
+  test('operator-key errors: no --name exit 2; a second live key of one name exit 1; revoke twice exit 1', () => {
+    expect(r.help).toBeDefined();
+    expect(o.noName!.code).toBe(2);
+    expect(line(o.noName!)).toEqual([expect.stringMatching(/^grantledger: missing --name/)]);
+    expect(o.dup!.code).toBe(1);
+    expect(line(o.dup!)).toEqual([expect.stringMatching(/a live operator key named "provisioning" exists/i)]);
+    expect(jsonOf(o.revoke!)).toMatchObject({ name: 'provisioning', revoked_at: expect.any(String) });
+    expect(o.revokeAgain!.code).toBe(1);
+  });
+
+  test('company create --external-id: a repeat answers the same company; the operators’ audit trail names the CLI', async () => {
+    const first = jsonOf(o.first!);
+    expect(jsonOf(o.again!)).toEqual(first);
+    expect(first).toMatchObject({ name: 'Acme', external_id: 'acme-1' });
+    const events = await db.all<{ actor: string; action: string }>('SELECT actor, action FROM operator_audit_events WHERE target_id = ?', [String(first.guid)]);
+    expect(events).toEqual([{ actor: 'operator:cli', action: 'company.created' }]);
+  });
+});

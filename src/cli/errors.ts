@@ -36,6 +36,7 @@ const OPTION_OF_FIELD: Record<string, string> = {
   role: '--role',
   companyGuid: '--company',
   keepOldSeconds: '--keep-old',
+  externalId: '--external-id',
 };
 
 /** What a value of a fixed list is called in "unknown scope "x" (known: …)". */

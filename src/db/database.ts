@@ -65,6 +65,12 @@ export class DatabaseOpenError extends Error {}
 /** There is no grantledger database where the settings point (mustExist). */
 export class NoDatabaseError extends DatabaseOpenError {}
 
+/** A unique constraint refused the write (SQLite and PostgreSQL alike): an idempotent create lost a race. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
 /** The database for people: the SQLite file's absolute path, or the PostgreSQL URL without its password. */
 export function describeDatabase(url: string): string {
   if (url.startsWith('sqlite:')) return sqlitePath(url);

@@ -1,9 +1,10 @@
 // grantledger client create | list | show | update | rotate-secret | rotate-webhook-secret, gateway create | list | rotate-secret
 import type { Command } from 'commander';
 import { getApp, listApps, listGateways } from '../../clients/client-queries.js';
-import { createApp, createGateway, GRANT_TYPES, type GrantType } from '../../clients/clients.js';
+import { GRANT_TYPES, type GrantType } from '../../clients/clients.js';
+import { changeApp, provisionApp, provisionGateway } from '../../operators/provisioning.js';
 import { presentApp, presentAppSummary, presentGateway } from '../../clients/clients.presenter.js';
-import { updateApp, type AppChange } from '../../clients/update-app.js';
+import type { AppChange } from '../../clients/update-app.js';
 import { rotateClientSecret, rotateWebhookSecret, SECRET_CACHE_MS } from '../../clients/rotate-secret.js';
 import { parseDuration } from '../../shared/duration.js';
 import { UsageError } from '../errors.js';
@@ -35,6 +36,9 @@ function grantTypes(values: string[] | undefined, cmd: Command): GrantType[] | u
   return values as GrantType[] | undefined;
 }
 
+/** The CLI in the audit trails. */
+const CLI = { operator: 'cli' };
+
 /** --keep-old DURATION: seconds (default: undefined, i.e. the command's default of 24 h). */
 function keepOld(value: string | undefined, cmd: Command): number | undefined {
   if (value === undefined) return undefined;
@@ -63,7 +67,7 @@ function rotateSecretCommand(group: Command, rt: Runtime, kind: 'app' | 'gateway
       const id = clientId(opts.clientId, cmd);
       const keep = keepOld(opts.keepOld, cmd);
       return async (rt) => {
-        const r = await rotateClientSecret(await rt.db(), { operator: 'cli' }, kind, id, keep);
+        const r = await rotateClientSecret(await rt.db(), CLI, kind, id, keep);
         return { json: r, text: rotatedText(r.client_id, 'client_secret', r.client_secret, r.previous_secret_expires_at) };
       };
     }));
@@ -106,7 +110,7 @@ export function clientCommands(program: Command, rt: Runtime): void {
         ...(opts.scope ? { scopes: opts.scope } : {}),
       };
       return async (rt) => {
-        const created = await createApp(await rt.db(), await rt.kek(), input);
+        const created = await provisionApp({ db: await rt.db(), kek: await rt.kek() }, CLI, input);
         const text = [`client_id      ${created.client_id}`];
         if (created.client_secret) text.push(`client_secret  ${created.client_secret}`);
         if (created.webhook_secret) text.push(`webhook_secret ${created.webhook_secret}`);
@@ -157,7 +161,7 @@ export function clientCommands(program: Command, rt: Runtime): void {
         throw new UsageError('nothing to change: give --name, --redirect-uri, --webhook-url, --logo-uri, --homepage or --scope', commandPath(cmd));
       }
       return async (rt) => {
-        const { app, webhookSecret } = await updateApp(await rt.db(), await rt.kek(), id, change);
+        const { app, webhookSecret } = await changeApp({ db: await rt.db(), kek: await rt.kek() }, CLI, id, change);
         const shown = presentApp(app);
         const text = [...appLines(shown)];
         if (webhookSecret) text.push(`webhook_secret ${webhookSecret}`, 'The webhook secret is shown only now: store it.');
@@ -175,7 +179,7 @@ export function clientCommands(program: Command, rt: Runtime): void {
       const id = clientId(opts.clientId, cmd);
       const keep = keepOld(opts.keepOld, cmd);
       return async (rt) => {
-        const r = await rotateWebhookSecret(await rt.db(), await rt.kek(), { operator: 'cli' }, id, keep);
+        const r = await rotateWebhookSecret(await rt.db(), await rt.kek(), CLI, id, keep);
         return { json: r, text: rotatedText(r.client_id, 'webhook_secret', r.webhook_secret, r.previous_secret_expires_at) };
       };
     }));
@@ -189,7 +193,7 @@ export function gatewayCommands(program: Command, rt: Runtime): void {
     .action(act<{ name?: string }>(rt, (opts, cmd) => {
       const name = need(opts.name, '--name', cmd);
       return async (rt) => {
-        const g = await createGateway(await rt.db(), name);
+        const g = await provisionGateway(await rt.db(), CLI, name);
         return { json: g, text: `client_id      ${g.client_id}\nclient_secret  ${g.client_secret}\nThe secret is shown only now: store it.` };
       };
     }));
