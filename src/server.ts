@@ -14,6 +14,7 @@ import { LastUsedRecorder } from './ledger/last-used.js';
 import { GrantPurger } from './ledger/grant-purge.js';
 import { introspectionPipeline } from './oidc/introspection.js';
 import { ensureKeys, keysVersion, loadKeys, loadSecretKey, type KeyMaterial } from './oidc/keys.js';
+import { expiredCodeMiddleware } from './oidc/expired-code.middleware.js';
 import { lastUseMiddleware } from './oidc/last-use.middleware.js';
 import { createProvider } from './oidc/provider.js';
 import { randomSecret } from './shared/crypto.js';
@@ -93,11 +94,13 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
     companyGrant: (companyGuid, clientId) => companyGrantOf(db, companyGuid, clientId),
   });
   const lastUse = lastUseMiddleware({ lastUsed, companyOfAccount });
+  const expiredCode = expiredCodeMiddleware(db);
 
   const buildProvider = (material: KeyMaterial) => {
     const provider = createProvider({ settings, db, keys: material, logger, companyOfAccount });
     provider.use(introspection);
     provider.use(lastUse);
+    provider.use(expiredCode);
     return provider;
   };
 
