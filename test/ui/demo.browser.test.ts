@@ -35,6 +35,8 @@ afterAll(async () => {
 test('connect, see the scopes, call the API (200); revoked in Developer Tools, the next call is a 401', async () => {
   expect(demo.reused).toBe(false);
   const context = await newContext(browser, demo.issuer);
+  // Each step crosses three servers (app, grantledger, API): more than the helper's 5 s on a loaded machine.
+  context.setDefaultTimeout(20_000);
   const page = await context.newPage();
 
   await page.goto(demo.appUrl);
