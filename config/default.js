@@ -7,6 +7,12 @@
 // Every value is validated at start; an invalid one stops the start with one line naming it.
 // Durations are in seconds.
 export default {
+  // DATA_DIR — where the default SQLite database and the generated secret key live (a relative path
+  // is taken from the current directory when the setting is read). Only the server and `grantledger
+  // migrate` create anything there. When unset: the `data/` folder of the installation, whatever
+  // the current directory.
+  dataDir: undefined,
+
   server: {
     // PORT — TCP port to listen on.
     port: 3000,
@@ -24,8 +30,9 @@ export default {
   },
 
   database: {
-    // DATABASE_URL — `sqlite:<path>` (embedded) or `postgres://user:pass@host:5432/db`.
-    url: 'sqlite:./data/grantledger.sqlite',
+    // DATABASE_URL — `sqlite:<path>` (embedded) or `postgres://user:pass@host:5432/db`. When unset:
+    // `sqlite:$DATA_DIR/grantledger.sqlite`.
+    url: undefined,
     // DATABASE_POOL_SIZE — PostgreSQL connections per process.
     poolSize: 10,
     // MIGRATE_ON_START — apply pending migrations at start (`grantledger migrate` does it by hand).
@@ -38,8 +45,9 @@ export default {
     // anything. **Every instance sharing a database needs the same value.** When unset: generated
     // on first start into `SECRET_KEY_FILE`.
     secretKey: undefined,
-    // SECRET_KEY_FILE — where a generated secret key is kept (created with mode 0600).
-    secretKeyFile: './data/secret.key',
+    // SECRET_KEY_FILE — where a generated secret key is kept (created with mode 0600). When unset:
+    // `$DATA_DIR/secret.key`.
+    secretKeyFile: undefined,
   },
 
   tokens: {

@@ -10,6 +10,7 @@ import { interactionRoutes } from './oidc/interactions.routes.js';
 import { apiRoutes } from './api/api.routes.js';
 import { safeNext } from './admin/admin.routes.js';
 import { upstreamRoutes } from './upstream/upstream.routes.js';
+import { operatorRoutes } from './operators/operator.routes.js';
 import { errorHandler, requestLogger, securityHeaders } from './shared/http.js';
 import { viewsDir } from './shared/paths.js';
 import type { Services } from './services.js';
@@ -69,13 +70,14 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
   });
   const admin = adminRoutes(services);
   const api = apiRoutes(services);
+  const operator = operatorRoutes(services);
 
   const upstream = services.upstream && upstreamRoutes({
     upstream: services.upstream, provider: () => services.provider, adminAuth: services.adminAuth, db: services.db,
     issuer: settings.server.issuer, secureCookies, maxBodyBytes: settings.server.maxBodyBytes, safeNext,
   });
 
-  for (const router of [ops, interactions, ...(upstream ? [upstream] : []), admin, api]) {
+  for (const router of [ops, interactions, ...(upstream ? [upstream] : []), admin, api, operator]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -2,6 +2,7 @@
 // admin), then serves — in this process, or in WORKERS worker processes sharing the port.
 import cluster from 'node:cluster';
 import { loadSettings, SettingsError, type Settings } from './config.js';
+import { DatabaseOpenError, describeDatabase } from './db/database.js';
 import { SecretKeyError } from './oidc/keys.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import type { BootstrapResult } from './server.js';
@@ -14,6 +15,7 @@ function printBootstrap(settings: Settings, b: BootstrapResult): void {
     `    Developer Tools   ${settings.server.issuer}/settings/developer-tools`,
     `    E-mail            ${b.email}`,
     `    Password          ${b.password}`,
+    `    Database          ${describeDatabase(settings.database.url)}`,
     '',
     '  This password is shown only once. Register an app with:',
     '    npx grantledger client create --name "My App" --redirect-uri http://localhost:8080/callback',
@@ -30,7 +32,7 @@ function superviseWorkers(settings: Settings, logger: Logger): void {
   for (let i = 0; i < settings.server.workers; i++) cluster.fork();
   cluster.on('listening', () => {
     if (++listening === settings.server.workers) {
-      logger.info('grantledger listening', { url: settings.server.issuer, workers: settings.server.workers });
+      logger.info('grantledger listening', { url: settings.server.issuer, database: describeDatabase(settings.database.url), workers: settings.server.workers });
     }
   });
   cluster.on('exit', (worker, code, signal) => {
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
     const code = await new Promise<number>((resolve) => {
       cluster.fork({ GRANTLEDGER_ROLE: 'prepare' }).once('exit', (c) => resolve(c ?? 1));
     });
-    if (code !== 0) throw new Error('preparing the database failed (see the error above)');
+    if (code !== 0) process.exit(code); // the preparing worker has said why, in one line
     superviseWorkers(settings, logger);
     return;
   }
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
     ? { ...settings, bootstrap: false, database: { ...settings.database, migrateOnStart: false } }
     : settings;
   const running = await startServer(workerSettings, { logger, onBootstrap: (b) => printBootstrap(settings, b) });
-  if (cluster.isPrimary) logger.info('grantledger listening', { url: settings.server.issuer, database: settings.database.url.split(':')[0] });
+  if (cluster.isPrimary) logger.info('grantledger listening', { url: settings.server.issuer, database: describeDatabase(settings.database.url) });
 
   let stopping = false;
   const stop = async () => {
@@ -108,15 +110,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
+/** Why the start failed, in one line (never a stack: LOG_LEVEL=debug logs it, for a bug report). */
+function startFailure(err: unknown): string {
+  if (err instanceof SettingsError || err instanceof SecretKeyError || err instanceof DatabaseOpenError) return err.message;
+  if ((err as NodeJS.ErrnoException)?.code === 'EADDRINUSE') return `port ${(err as { port?: number }).port ?? ''} is already in use; set PORT to another port`;
+  const message = String((err as Error)?.message ?? err).replace(/\s*\n\s*/g, ' ');
+  if (/ECONNREFUSED|password authentication|role .* does not exist|database .* does not exist/.test(message)) return `cannot reach the database (${message}); check DATABASE_URL`;
+  return `failed to start: ${message}`;
+}
+
 main().catch((err: unknown) => {
-  if (err instanceof SettingsError || err instanceof SecretKeyError) {
-    process.stderr.write(`grantledger: ${err.message}\n`);
-  } else if ((err as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
-    process.stderr.write(`grantledger: port ${(err as { port?: number }).port ?? ''} is already in use; set PORT to another port\n`);
-  } else if (/ECONNREFUSED|password authentication|database .* does not exist/.test(String((err as Error)?.message))) {
-    process.stderr.write(`grantledger: cannot reach the database (${(err as Error).message}); check DATABASE_URL\n`);
-  } else {
-    process.stderr.write(`grantledger: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
-  }
+  process.stderr.write(`grantledger: ${startFailure(err)}\n`);
+  if (process.env.LOG_LEVEL === 'debug') process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
   process.exit(1);
 });

@@ -6,7 +6,7 @@ import { buildApp } from './app.js';
 import { AdminAuth } from './admin/auth.js';
 import { cleanupExpired } from './cleanup.js';
 import { createDispatcher, type BeforeProvider } from './dispatch.js';
-import type { Settings } from './config.js';
+import { prepareDataDir, type Settings } from './config.js';
 import { companyOfAccountLookup, countCompanies, createCompany, createUser } from './companies/users.js';
 import { openDatabase, type Database } from './db/database.js';
 import { serverEffects } from './ledger/effects.js';
@@ -15,6 +15,7 @@ import { LastUsedRecorder } from './ledger/last-used.js';
 import { GrantPurger } from './ledger/grant-purge.js';
 import { introspectionPipeline } from './oidc/introspection.js';
 import { ensureKeys, keysVersion, loadKeys, loadSecretKey, type KeyMaterial } from './oidc/keys.js';
+import { expiredCodeMiddleware } from './oidc/expired-code.middleware.js';
 import { lastUseMiddleware } from './oidc/last-use.middleware.js';
 import { createProvider } from './oidc/provider.js';
 import { randomSecret } from './shared/crypto.js';
@@ -41,6 +42,7 @@ export interface BootstrapResult {
 
 /** Opens the database and applies migrations when configured to. */
 export async function openConfiguredDatabase(settings: Settings, logger: Logger): Promise<Database> {
+  prepareDataDir(settings);
   const db = await openDatabase({ url: settings.database.url, poolSize: settings.database.poolSize });
   if (settings.database.migrateOnStart) {
     const applied = await db.migrate();
@@ -96,11 +98,13 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
     companyGrant: (companyGuid, clientId) => companyGrantOf(db, companyGuid, clientId),
   });
   const lastUse = lastUseMiddleware({ lastUsed, companyOfAccount });
+  const expiredCode = expiredCodeMiddleware(db);
 
   const buildProvider = (material: KeyMaterial) => {
     const provider = createProvider({ settings, db, keys: material, logger, companyOfAccount });
     provider.use(introspection);
     provider.use(lastUse);
+    provider.use(expiredCode);
     return provider;
   };
 

@@ -64,4 +64,4 @@ test('connection list shows the company’s apps; connection revoke ends every t
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^grantledger: /);
   }
-});
+}, 240_000); // nine CLI processes, each a few seconds on a loaded machine

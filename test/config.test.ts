@@ -1,5 +1,7 @@
 // Settings: the documented defaults load and validate; an invalid value stops the start with
 // one line naming the setting (its environment variable).
+import { join } from 'node:path';
+import { packageRoot } from '../src/shared/paths.js';
 import { describe, expect, test } from '@jest/globals';
 import { loadSettings, SettingsError } from '../src/config.js';
 
@@ -18,7 +20,7 @@ describe('loadSettings', () => {
     expect(s.server.port).toBe(3000);
     expect(s.server.issuer).toBe('http://localhost:3000');
     expect(s.server.trustProxy).toBe(false);
-    expect(s.database.url).toBe('sqlite:./data/grantledger.sqlite');
+    expect(s.database.url).toBe(`sqlite:${join(packageRoot, 'data', 'grantledger.sqlite')}`); // the installation's data/, whatever the cwd
     expect(s.database.migrateOnStart).toBe(true);
     expect(s.bootstrap).toBe(true);
     expect(s.tokens.grantTtl).toBeGreaterThanOrEqual(s.tokens.refreshTokenTtl);
@@ -60,7 +62,7 @@ describe('loadSettings', () => {
     await failure({ PORT: '70000' });
     const s = await load();
     expect(s.server.port).toBe(3000);
-    expect(s.database.url).toBe('sqlite:./data/grantledger.sqlite');
+    expect(s.database.url).toBe(`sqlite:${join(packageRoot, 'data', 'grantledger.sqlite')}`); // the installation's data/, whatever the cwd
   });
 
   test('programmatic overrides win over the environment', async () => {

@@ -4,6 +4,7 @@
 // database). Domain validation errors carry their schema's field paths; this is the one place
 // that turns those into option names.
 import { SettingsError } from '../config.js';
+import { DatabaseOpenError } from '../db/database.js';
 import { SecretKeyError } from '../oidc/keys.js';
 import { AppError, ValidationError, type InputIssue } from '../shared/errors.js';
 
@@ -34,6 +35,8 @@ const OPTION_OF_FIELD: Record<string, string> = {
   password: '--password',
   role: '--role',
   companyGuid: '--company',
+  keepOldSeconds: '--keep-old',
+  externalId: '--external-id',
 };
 
 /** What a value of a fixed list is called in "unknown scope "x" (known: …)". */
@@ -64,7 +67,7 @@ export interface Failure {
 export function describeFailure(err: unknown): Failure {
   if (err instanceof UsageError) return { message: err.message, exitCode: EXIT_USAGE, helpFor: err.command };
   if (err instanceof ValidationError) return { message: describeIssue(err.issues[0]), exitCode: EXIT_USAGE };
-  if (err instanceof AppError || err instanceof SettingsError || err instanceof SecretKeyError) {
+  if (err instanceof AppError || err instanceof SettingsError || err instanceof SecretKeyError || err instanceof DatabaseOpenError) {
     return { message: err.message, exitCode: EXIT_FAILED };
   }
   // Anything else (the database refused, a bug): one line still, never a stack.

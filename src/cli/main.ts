@@ -9,13 +9,14 @@ import { clientCommands, gatewayCommands } from './commands/clients.js';
 import { companyCommands } from './commands/companies.js';
 import { connectionCommands } from './commands/connections.js';
 import { keysCommands, migrateCommand } from './commands/database.js';
+import { operatorKeyCommands } from './commands/operator-keys.js';
 import { accessTokenCommands } from './commands/tokens.js';
 import { userCommands } from './commands/users.js';
 import { describeFailure, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './errors.js';
 import { createProgram } from './program.js';
 import { Runtime } from './runtime.js';
 
-const GROUPS = [migrateCommand, companyCommands, userCommands, clientCommands, connectionCommands, gatewayCommands, accessTokenCommands, keysCommands];
+const GROUPS = [migrateCommand, companyCommands, userCommands, clientCommands, connectionCommands, gatewayCommands, accessTokenCommands, operatorKeyCommands, keysCommands];
 
 async function main(argv: string[]): Promise<number> {
   // Known before parsing, so that a usage error is answered in JSON too.

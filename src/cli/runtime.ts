@@ -1,7 +1,7 @@
 // What a command's action gets besides its options: the database and the key-encryption key,
 // opened on first use (so a command that fails on its arguments never opens a database), and
 // the place to put its result. main.ts prints the result and closes the database.
-import { loadSettings, type Settings } from '../config.js';
+import { loadSettings, prepareDataDir, type Settings } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { loadSecretKey } from '../oidc/keys.js';
 import type { MembershipDeps } from '../companies/membership.js';
@@ -24,12 +24,21 @@ export class Runtime {
     return this.#settings;
   }
 
-  /** The database, migrated (`migrate: false` is for the migrate command itself). */
-  async db({ migrate = true } = {}): Promise<Database> {
+  /**
+   * The database, migrated. Only `create: true` (the migrate command) may start a new one (and
+   * the data directory and secret key with it); every other command fails with one line saying
+   * where it looked (NoDatabaseError), so a command run with the wrong settings never registers
+   * an app in a database nobody serves.
+   */
+  async db({ create = false } = {}): Promise<Database> {
     if (!this.#db) {
       const settings = await this.#loadSettings();
-      this.#db = await openDatabase({ url: settings.database.url, poolSize: 2 });
-      if (migrate) await this.#db.migrate();
+      if (create) {
+        prepareDataDir(settings);
+        this.#kek ??= loadSecretKey(settings.secrets.secretKey, settings.secrets.secretKeyFile);
+      }
+      this.#db = await openDatabase({ url: settings.database.url, poolSize: 2, mustExist: !create });
+      if (!create) await this.#db.migrate();
     }
     return this.#db;
   }
@@ -42,7 +51,7 @@ export class Runtime {
 
   async kek(): Promise<Buffer> {
     const { secrets } = await this.#loadSettings();
-    this.#kek ??= loadSecretKey(secrets.secretKey, secrets.secretKeyFile);
+    this.#kek ??= loadSecretKey(secrets.secretKey, secrets.secretKeyFile, { create: false });
     return this.#kek;
   }
 

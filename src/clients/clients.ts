@@ -145,6 +145,9 @@ export interface ClientRecord {
   secretHash: string | null;
   webhookUrl: string | null;
   webhookSecretSealed: string | null;
+  /** During a webhook secret rotation's overlap (rotate-secret.ts): the previous one, until when. */
+  previousWebhookSecretSealed: string | null;
+  previousWebhookSecretExpiresAt: number | null;
 }
 
 interface ClientRow {
@@ -155,17 +158,22 @@ interface ClientRow {
   secret_hash: string | null;
   webhook_url: string | null;
   webhook_secret: string | null;
+  previous_webhook_secret: string | null;
+  previous_webhook_secret_expires_at: number | null;
 }
 
 export async function findClient(db: Executor, clientId: string): Promise<ClientRecord | undefined> {
   const row = await db.get<ClientRow>(
-    'SELECT client_id, kind, name, metadata, secret_hash, webhook_url, webhook_secret FROM clients WHERE client_id = ?',
+    `SELECT client_id, kind, name, metadata, secret_hash, webhook_url, webhook_secret, previous_webhook_secret, previous_webhook_secret_expires_at
+     FROM clients WHERE client_id = ?`,
     [clientId],
   );
   if (!row) return undefined;
   return {
     clientId: row.client_id, kind: row.kind, name: row.name, metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     secretHash: row.secret_hash, webhookUrl: row.webhook_url, webhookSecretSealed: row.webhook_secret,
+    previousWebhookSecretSealed: row.previous_webhook_secret,
+    previousWebhookSecretExpiresAt: row.previous_webhook_secret_expires_at === null ? null : Number(row.previous_webhook_secret_expires_at),
   };
 }
 

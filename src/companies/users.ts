@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Database, Executor } from '../db/database.js';
 import { conflict, notFound } from '../shared/errors.js';
 import { displayName, UNPRINTABLE, validate } from '../shared/validation.js';
-import { burnPasswordCheck, hashPassword, uuid, verifyPassword } from '../shared/crypto.js';
+import { burnPasswordCheck, hashPassword, randomSecret, uuid, verifyPassword } from '../shared/crypto.js';
 
 export const ROLES = ['admin', 'manager', 'employee'] as const;
 export type Role = (typeof ROLES)[number];
@@ -73,10 +73,17 @@ export async function countCompanies(db: Executor): Promise<number> {
 export interface NewUser {
   companyGuid: string;
   email: string;
-  password: string;
+  /** None: a random one nobody knows (the person signs in upstream, or an operator sets one). */
+  password?: string;
   role: Role;
   name?: string;
+  /** The SaaS's own id of the person, unique within the company (the operator API). */
+  externalId?: string;
 }
+
+/** The SaaS's own id of a company or a person: printable, at most 200 characters. */
+export const externalIdSchema = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters')
+  .refine((s) => !UNPRINTABLE.test(s), 'must not contain control characters');
 
 export const MIN_PASSWORD_LENGTH = 8;
 // Long enough for any passphrase, short enough that hashing it costs nothing extra.
@@ -90,9 +97,10 @@ const newUserSchema = z.object({
   email: z.string().trim().max(320, 'must be at most 320 characters')
     .regex(/^[^\s@]+@[^\s@]+$/, 'must be an e-mail address (name@domain)')
     .refine((s) => !UNPRINTABLE.test(s), 'must not contain control characters'),
-  password,
+  password: password.optional(),
   role: z.enum(ROLES),
   name: displayName().optional(),
+  externalId: externalIdSchema.optional(),
 });
 
 export async function createUser(db: Database, raw: NewUser): Promise<User> {
@@ -100,16 +108,18 @@ export async function createUser(db: Database, raw: NewUser): Promise<User> {
   const company = await findCompanyByGuid(db, input.companyGuid);
   if (!company) throw notFound(`Company ${input.companyGuid}`);
   const email = normaliseEmail(input.email);
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await hashPassword(input.password ?? randomSecret(32));
   const guid = uuid();
   const name = input.name || email.split('@')[0]!;
   return db.transaction(async (tx) => {
     const taken = await tx.get('SELECT 1 AS x FROM users WHERE company_id = ? AND email = ?', [company.id, email]);
     if (taken) throw conflict(`A user with e-mail ${email} already exists in this company.`);
+    // external_id only when given: fixtures of a schema before it (test/authz/upgrade.test.ts) use this too.
+    const external = input.externalId === undefined ? { column: '', value: '', params: [] } : { column: ', external_id', value: ', ?', params: [input.externalId] };
     const { rows } = await tx.run<{ id: number }>(
-      `INSERT INTO users (guid, company_id, email, name, password_hash, role, active, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, 1, ?) RETURNING id`,
-      [guid, company.id, email, name, passwordHash, input.role, Date.now()],
+      `INSERT INTO users (guid, company_id, email, name, password_hash, role, active, created_at${external.column})
+       VALUES (?, ?, ?, ?, ?, ?, 1, ?${external.value}) RETURNING id`,
+      [guid, company.id, email, name, passwordHash, input.role, Date.now(), ...external.params],
     );
     return { id: rows[0]!.id, guid, email, name, role: input.role, active: true, company };
   });

@@ -8,7 +8,7 @@
 // another request's statement, and one read-only connection for reads outside transactions
 // (WAL: readers see only committed data and never wait for the writer).
 // PostgreSQL: one pool; a transaction holds one pooled client.
-import { mkdirSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
@@ -52,6 +52,35 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** PostgreSQL schema to use (tests isolate themselves in a schema of their own). */
   schema?: string;
+  /**
+   * Refuse to start a new database: a SQLite file must exist, a PostgreSQL schema must hold the
+   * migrations table (the CLI's commands other than `migrate`). Throws NoDatabaseError.
+   */
+  mustExist?: boolean;
+}
+
+/** The database could not be opened or reached: one line naming it and the reason. */
+export class DatabaseOpenError extends Error {}
+
+/** There is no grantledger database where the settings point (mustExist). */
+export class NoDatabaseError extends DatabaseOpenError {}
+
+/** A unique constraint refused the write (SQLite and PostgreSQL alike): an idempotent create lost a race. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** The database for people: the SQLite file's absolute path, or the PostgreSQL URL without its password. */
+export function describeDatabase(url: string): string {
+  if (url.startsWith('sqlite:')) return sqlitePath(url);
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -63,9 +92,30 @@ export function sqlitePath(url: string): string {
   return resolve(url.replace(/^sqlite:(\/\/)?/, ''));
 }
 
+const NO_DATABASE_HINT = 'run "grantledger migrate" to create it (or start the server once), or point DATA_DIR / DATABASE_URL at the existing one';
+
+/** The file exists (mustExist) and its folder is one: reasons in words before better-sqlite3 gives its own. */
+function checkSqliteFile(file: string, mustExist: boolean): void {
+  const dir = dirname(file);
+  if (mustExist && !existsSync(file)) throw new NoDatabaseError(`no database at ${file}; ${NO_DATABASE_HINT}`);
+  if (!existsSync(dir)) throw new DatabaseOpenError(`cannot open the SQLite database ${file}: the folder ${dir} does not exist (create it, or set DATA_DIR / DATABASE_URL)`);
+  if (!statSync(dir).isDirectory()) throw new DatabaseOpenError(`cannot open the SQLite database ${file}: ${dir} is not a folder`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new DatabaseOpenError(`cannot open the SQLite database ${file}: it is a folder`);
+}
+
 async function openSqlite(options: DatabaseOptions): Promise<Database> {
   const file = sqlitePath(options.url);
-  mkdirSync(dirname(file), { recursive: true });
+  checkSqliteFile(file, options.mustExist === true);
+  try {
+    return openSqliteFile(file);
+  } catch (err) {
+    throw new DatabaseOpenError(`cannot open the SQLite database ${file}: ${oneLine(err)}`);
+  }
+}
+
+const oneLine = (err: unknown) => String((err as Error)?.message ?? err).replace(/\s*\n\s*/g, ' ');
+
+function openSqliteFile(file: string): Database {
   const writer = new BetterSqlite3(file, { timeout: 5000 });
   writer.pragma('journal_mode = WAL');
   writer.pragma('synchronous = NORMAL');
@@ -300,7 +350,20 @@ async function openPostgres(options: DatabaseOptions): Promise<Database> {
   });
   // An idle client that errors (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  await pool.query('SELECT 1');
+  const where = describeDatabase(options.url);
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new DatabaseOpenError(`cannot reach the database ${where}: ${oneLine(err)}; check DATABASE_URL`);
+  }
+  if (options.mustExist) {
+    const found = await pool.query("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'migrations'");
+    if (found.rowCount === 0) {
+      await pool.end().catch(() => undefined);
+      throw new NoDatabaseError(`no grantledger database at ${where} (no migrations table in its schema); ${NO_DATABASE_HINT}`);
+    }
+  }
   return new PostgresDatabase(options.url, options.schema, pool);
 }
 

@@ -1,7 +1,7 @@
 // Signing keys (JWKS) and cookie keys: generated on first start, stored in the `keys` table
 // encrypted with SECRET_KEY, shared by every instance on the database. Rotation inserts new keys
 // first; older signing keys stay published for verification.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Database, Executor } from '../db/database.js';
@@ -21,19 +21,30 @@ const KEEP_GENERATIONS = 3;
 
 export class SecretKeyError extends Error {}
 
-/** The key-encryption key: SECRET_KEY, or a key generated once into SECRET_KEY_FILE. */
-export function loadSecretKey(secretKey: string | undefined, secretKeyFile: string): Buffer {
+/**
+ * The key-encryption key: SECRET_KEY, or a key generated once into SECRET_KEY_FILE (its folder
+ * must exist: config.ts prepareDataDir makes the data directory). `create: false` (the CLI's
+ * commands other than migrate) refuses to generate one: a new key could not decrypt what the
+ * server stored with the one it uses.
+ */
+export function loadSecretKey(secretKey: string | undefined, secretKeyFile: string, { create = true } = {}): Buffer {
   if (secretKey) return Buffer.from(secretKey, 'base64url');
   const file = resolve(secretKeyFile);
   if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
+    if (!create) throw new SecretKeyError(`no secret key at ${file}; set SECRET_KEY or SECRET_KEY_FILE as the server has it, or run "grantledger migrate" to create the data directory`);
+    if (!existsSync(dirname(file))) throw new SecretKeyError(`cannot create the secret key ${file}: the folder ${dirname(file)} does not exist (create it, or set DATA_DIR / SECRET_KEY_FILE)`);
     try {
       writeFileSync(file, randomSecret(32) + '\n', { mode: 0o600, flag: 'wx' });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new SecretKeyError(`cannot create the secret key ${file}: ${(err as Error).message}`);
     }
   }
-  const value = readFileSync(file, 'utf8').trim();
+  let value: string;
+  try {
+    value = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new SecretKeyError(`cannot read the secret key ${file}: ${(err as Error).message}`);
+  }
   if (!/^[A-Za-z0-9_-]{43}$/.test(value)) {
     throw new SecretKeyError(`${file} does not hold a 32-byte base64url key; delete it or set SECRET_KEY`);
   }

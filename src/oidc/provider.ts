@@ -6,8 +6,8 @@ import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { Settings } from '../config.js';
 import type { Database } from '../db/database.js';
 import { KIND_PROPERTY, SCOPES_PROPERTY, createClientLookup } from '../clients/clients.js';
+import { secretChecker } from '../clients/rotate-secret.js';
 import { hasOwnPrefix } from '../tokens/format.js';
-import { constantEquals, sha256 } from '../shared/crypto.js';
 import type { Logger } from '../shared/logger.js';
 import { createAdapterFactory } from './adapter.js';
 import { createFindAccount } from './accounts.js';
@@ -179,11 +179,14 @@ export function createProvider(opts: {
   const provider = new Provider(settings.server.issuer, configuration);
   provider.proxy = settings.server.trustProxy;
 
-  // Client secrets are stored as SHA-256: compare the hash of the presented secret.
-  // (The provider's symmetric-key features, which need the secret itself, are disabled above.)
-  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
-    return typeof actual === 'string' && typeof this.clientSecret === 'string'
-      && constantEquals(this.clientSecret, sha256(actual));
+  // Client secrets are stored as SHA-256: compare the hash of the presented secret with the
+  // current one and, during a rotation's overlap, the previous one — read apart from the cached
+  // Client objects, so a rotation reaches every process within seconds (rotate-secret.ts
+  // secretChecker). (The provider's symmetric-key features, which need the secret itself, are
+  // disabled above.)
+  const secretMatches = secretChecker(db);
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientId: string }, actual: string) {
+    return secretMatches(this.clientId, actual);
   };
 
   cacheClients(provider, CLIENT_CACHE_MS);

@@ -14,7 +14,9 @@
 // hop count") give `parseEnv`. No static default? `computed('…', (get) => …)` when it follows
 // from other settings, `noDefault('what unset means')` otherwise. Durations are seconds
 // (`unit: 'seconds'`). A rule across settings goes in `refine` at the end.
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { packageRoot } from '../shared/paths.js';
 import { computed, noDefault, setting, type Infer } from './define.js';
 import type { Refinement } from './resolve.js';
 import { DEFAULT_ROLE_BOUNDS } from '../authz/policy.js';
@@ -23,6 +25,13 @@ const seconds = z.number().int().positive();
 const count = z.number().int();
 
 export const descriptors = {
+  dataDir: setting({
+    env: 'DATA_DIR',
+    doc: 'where the default SQLite database and the generated secret key live (a relative path is taken from the current directory when the setting is read). Only the server and `grantledger migrate` create anything there.',
+    schema: z.string().min(1).transform((dir) => resolve(dir)).optional(),
+    default: computed('the `data/` folder of the installation, whatever the current directory', () => join(packageRoot, 'data')),
+  }),
+
   server: {
     port: setting({
       env: 'PORT', doc: 'TCP port to listen on.',
@@ -55,8 +64,8 @@ export const descriptors = {
   database: {
     url: setting({
       env: 'DATABASE_URL', doc: '`sqlite:<path>` (embedded) or `postgres://user:pass@host:5432/db`.',
-      schema: z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'use sqlite:<path> or postgres://…'),
-      default: 'sqlite:./data/grantledger.sqlite',
+      schema: z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'use sqlite:<path> or postgres://…').optional(),
+      default: computed('`sqlite:$DATA_DIR/grantledger.sqlite`', (get) => `sqlite:${join(String(get('dataDir')), 'grantledger.sqlite')}`),
     }),
     poolSize: setting({
       env: 'DATABASE_POOL_SIZE', doc: 'PostgreSQL connections per process.',
@@ -77,7 +86,8 @@ export const descriptors = {
     }),
     secretKeyFile: setting({
       env: 'SECRET_KEY_FILE', doc: 'where a generated secret key is kept (created with mode 0600).',
-      schema: z.string().min(1), default: './data/secret.key',
+      schema: z.string().min(1).optional(),
+      default: computed('`$DATA_DIR/secret.key`', (get) => join(String(get('dataDir')), 'secret.key')),
     }),
   },
 

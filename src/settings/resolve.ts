@@ -49,11 +49,12 @@ export function schemaOf(section: Section): z.ZodObject {
   ));
 }
 
-/** The static defaults; computed and no-default settings are absent. */
+/** The static defaults; computed and no-default settings are absent (their sections are there, maybe empty). */
 export function defaultsOf(section: Section): Tree {
   const tree: Tree = {};
   for (const { path, setting } of leaves(section)) {
     if (!isComputed(setting.default) && !isNoDefault(setting.default)) setPath(tree, path, setting.default);
+    else if (path.includes('.')) setPath(tree, path.slice(0, path.lastIndexOf('.')), getPath(tree, path.slice(0, path.lastIndexOf('.'))) ?? {});
   }
   return tree;
 }

@@ -9,9 +9,9 @@
 // one goes through membership.setRole, which ends what the new role may not hold.
 import type { Database } from '../db/database.js';
 import { setRole, type MembershipDeps } from '../companies/membership.js';
-import { findUserById, normaliseEmail, ROLES, type Company, type Role, type User } from '../companies/users.js';
+import { createUser, findUserById, normaliseEmail, ROLES, type Company, type Role, type User } from '../companies/users.js';
 import { recordAudit } from '../audit/audit.js';
-import { uuid } from '../shared/crypto.js';
+import { provisionCompany } from '../operators/provisioning.js';
 import { AppError } from '../shared/errors.js';
 import type { UpstreamClaims, UpstreamSettings } from './relying-party.js';
 import { findIdentity, linkIdentity, touchIdentity } from './store.js';
@@ -52,11 +52,8 @@ async function companyFor(deps: PeopleDeps, claims: UpstreamClaims, name: string
   if (!deps.upstream.createCompanies) {
     throw refused(`Your company is not set up here yet, so you cannot sign in. Ask your administrator to add it (company ${externalId}).`);
   }
-  try {
-    await deps.db.run('INSERT INTO companies (guid, name, external_id, created_at) VALUES (?, ?, ?, ?)', [uuid(), externalId, externalId, Date.now()]);
-  } catch {
-    /* created by a parallel sign-in: read it below */
-  }
+  // The operators' provisioning: idempotent on the external id (a parallel sign-in's company is reused), audited.
+  await provisionCompany(deps.db, { operator: `upstream:${name}` }, { name: externalId, externalId });
   return (await companyByExternalId(deps.db, externalId))!;
 }
 
@@ -109,23 +106,14 @@ export async function personFor(deps: PeopleDeps, claims: UpstreamClaims): Promi
   return user;
 }
 
-/** A person the upstream vouches for, created at their first sign-in: no password (they never need one here). */
+/** A person the upstream vouches for, created at their first sign-in, with no usable password (they never need one here). */
 async function createExternalUser(
   db: Database, company: Company, p: { email: string; name?: string; role: Role; externalId: string }, now: number,
 ): Promise<number> {
-  const guid = uuid();
-  return db.transaction(async (tx) => {
-    const { rows } = await tx.run<{ id: number }>(
-      `INSERT INTO users (guid, company_id, email, name, password_hash, role, active, created_at, external_id)
-       VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
-      // Not a scrypt hash: no password ever matches it.
-      [guid, company.id, p.email, (p.name ?? p.email.split('@')[0]!).slice(0, 200), 'upstream', p.role, now, p.externalId],
-    );
-    const id = rows[0]!.id;
-    await recordAudit(tx, {
-      companyId: company.id, actor: { operator: 'upstream' }, action: 'user.created', targetType: 'user', targetId: guid,
-      details: { email: p.email, role: p.role, external_id: p.externalId, via: 'upstream sign-in' },
-    }, now);
-    return id;
-  });
+  const user = await createUser(db, { companyGuid: company.guid, email: p.email, name: p.name?.slice(0, 200), role: p.role, externalId: p.externalId });
+  await recordAudit(db, {
+    companyId: company.id, actor: { operator: 'upstream' }, action: 'user.created', targetType: 'user', targetId: user.guid,
+    details: { email: p.email, role: p.role, external_id: p.externalId, via: 'upstream sign-in' },
+  }, now);
+  return user.id;
 }

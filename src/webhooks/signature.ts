@@ -1,8 +1,11 @@
 // Webhook signatures: HMAC-SHA256 over `<timestamp>.<body>` with the app's webhook secret.
 //   X-Grantledger-Timestamp: 1764288000
 //   X-Grantledger-Signature: v1=<hex>
-// A receiver recomputes the HMAC over the raw body, compares in constant time, and rejects
-// timestamps older than a few minutes (replay).
+// During a webhook secret rotation's overlap the header carries both signatures, side by side:
+//   X-Grantledger-Signature: v1=<hex with the new secret>,v1=<hex with the previous one>
+// A receiver recomputes the HMAC over the raw body with the secret it holds, accepts the
+// request when any v1 value equals it (constant-time comparisons), and rejects timestamps older
+// than a few minutes (replay).
 import { constantEquals, hmacSha256Hex } from '../shared/crypto.js';
 
 export const TIMESTAMP_HEADER = 'x-grantledger-timestamp';
@@ -18,5 +21,7 @@ export function verifyWebhook(
 ): boolean {
   const ts = Number(headers.timestamp);
   if (!Number.isInteger(ts) || Math.abs(now / 1000 - ts) > toleranceSeconds || !headers.signature) return false;
-  return constantEquals(signWebhook(secret, ts, body), headers.signature);
+  const expected = signWebhook(secret, ts, body);
+  // Every value is compared (no early exit): the time does not tell which one matched.
+  return headers.signature.split(',').slice(0, 8).map((v) => constantEquals(expected, v.trim())).some(Boolean);
 }

@@ -5,7 +5,8 @@
 // deliveries, it never waits for them, so a hanging endpoint occupies one in-flight slot (for
 // at most `timeout`) while the next poll sends everything else that is due.
 import type { Database } from '../db/database.js';
-import { findClient, openWebhookSecret } from '../clients/clients.js';
+import { findClient } from '../clients/clients.js';
+import { webhookSecrets } from '../clients/rotate-secret.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './signature.js';
@@ -140,8 +141,10 @@ export class WebhookWorker {
     let error: string | null = null;
     try {
       const client = await findClient(this.db, d.client_id);
-      const secret = client && openWebhookSecret(this.kek, client);
-      if (!secret) throw new Error('the app has no webhook secret any more');
+      const secrets = client ? webhookSecrets(this.kek, {
+        current: client.webhookSecretSealed, previous: client.previousWebhookSecretSealed, previousUntil: client.previousWebhookSecretExpiresAt,
+      }) : [];
+      if (secrets.length === 0) throw new Error('the app has no webhook secret any more');
       const timestamp = Math.floor(Date.now() / 1000);
       const res = await fetch(d.target_url, {
         method: 'POST',
@@ -149,7 +152,8 @@ export class WebhookWorker {
           'content-type': 'application/json',
           'user-agent': 'grantledger-webhooks/1',
           [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signWebhook(secret, timestamp, d.payload),
+          // During a webhook secret rotation's overlap: both signatures, the new one first.
+          [SIGNATURE_HEADER]: secrets.map((secret) => signWebhook(secret, timestamp, d.payload)).join(','),
           'x-grantledger-event': d.event,
           'x-grantledger-delivery': String(d.id),
         },

@@ -1,9 +1,12 @@
-// grantledger client create | list | show | update, gateway create | list
+// grantledger client create | list | show | update | rotate-secret | rotate-webhook-secret, gateway create | list | rotate-secret
 import type { Command } from 'commander';
 import { getApp, listApps, listGateways } from '../../clients/client-queries.js';
-import { createApp, createGateway, GRANT_TYPES, type GrantType } from '../../clients/clients.js';
+import { GRANT_TYPES, type GrantType } from '../../clients/clients.js';
+import { changeApp, provisionApp, provisionGateway } from '../../operators/provisioning.js';
 import { presentApp, presentAppSummary, presentGateway } from '../../clients/clients.presenter.js';
-import { updateApp, type AppChange } from '../../clients/update-app.js';
+import type { AppChange } from '../../clients/update-app.js';
+import { rotateClientSecret, rotateWebhookSecret, SECRET_CACHE_MS } from '../../clients/rotate-secret.js';
+import { parseDuration } from '../../shared/duration.js';
 import { UsageError } from '../errors.js';
 import { act, collect, commandPath, group, guid, need } from '../program.js';
 import type { Runtime } from '../runtime.js';
@@ -33,6 +36,43 @@ function grantTypes(values: string[] | undefined, cmd: Command): GrantType[] | u
   return values as GrantType[] | undefined;
 }
 
+/** The CLI in the audit trails. */
+const CLI = { operator: 'cli' };
+
+/** --keep-old DURATION: seconds (default: undefined, i.e. the command's default of 24 h). */
+function keepOld(value: string | undefined, cmd: Command): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = parseDuration(value);
+  if (seconds === undefined) throw new UsageError(`--keep-old: "${value}" is not a duration (like 24h, 90m, 7d, or 0 to stop the old secret at once)`, commandPath(cmd));
+  return seconds;
+}
+
+const KEEP_OLD_HELP = 'how long the old secret keeps working: 24h (default), 90m, 7d, up to 30d; 0 = it stops at once';
+
+function rotatedText(id: string, label: string, secret: string, until: string | null): string {
+  return [
+    `client_id      ${id}`,
+    `${label.padEnd(14)} ${secret}`,
+    until ? `The old secret keeps working until ${until}.` : `The old secret no longer works (running servers: within ${SECRET_CACHE_MS / 1000} s).`,
+    'The new secret is shown only now: store it.',
+  ].join('\n');
+}
+
+/** `<group> rotate-secret` for apps and gateways alike. */
+function rotateSecretCommand(group: Command, rt: Runtime, kind: 'app' | 'gateway'): void {
+  group.command('rotate-secret').description(`a new client secret, shown once; the old one keeps working until --keep-old ends`)
+    .option('--client-id <id>', `the ${kind === 'app' ? 'app' : 'gateway'}’s client_id (required)`)
+    .option('--keep-old <duration>', KEEP_OLD_HELP)
+    .action(act<{ clientId?: string; keepOld?: string }>(rt, (opts, cmd) => {
+      const id = clientId(opts.clientId, cmd);
+      const keep = keepOld(opts.keepOld, cmd);
+      return async (rt) => {
+        const r = await rotateClientSecret(await rt.db(), CLI, kind, id, keep);
+        return { json: r, text: rotatedText(r.client_id, 'client_secret', r.client_secret, r.previous_secret_expires_at) };
+      };
+    }));
+}
+
 const clientId = (value: string | undefined, cmd: Command) => guid(need(value, '--client-id', cmd), '--client-id', 'a client id', cmd);
 
 function appLines(a: ReturnType<typeof presentApp>): string[] {
@@ -51,7 +91,7 @@ function appLines(a: ReturnType<typeof presentApp>): string[] {
 }
 
 export function clientCommands(program: Command, rt: Runtime): void {
-  const client = group(program, 'client', 'third-party apps: create, list, show, update');
+  const client = group(program, 'client', 'third-party apps: create, list, show, update, rotate-secret, rotate-webhook-secret');
 
   client.command('create').description('register a third-party app; its secrets are shown once')
     .option('--name <name>', 'the name people see on the consent page (required)')
@@ -70,7 +110,7 @@ export function clientCommands(program: Command, rt: Runtime): void {
         ...(opts.scope ? { scopes: opts.scope } : {}),
       };
       return async (rt) => {
-        const created = await createApp(await rt.db(), await rt.kek(), input);
+        const created = await provisionApp({ db: await rt.db(), kek: await rt.kek() }, CLI, input);
         const text = [`client_id      ${created.client_id}`];
         if (created.client_secret) text.push(`client_secret  ${created.client_secret}`);
         if (created.webhook_secret) text.push(`webhook_secret ${created.webhook_secret}`);
@@ -121,7 +161,7 @@ export function clientCommands(program: Command, rt: Runtime): void {
         throw new UsageError('nothing to change: give --name, --redirect-uri, --webhook-url, --logo-uri, --homepage or --scope', commandPath(cmd));
       }
       return async (rt) => {
-        const { app, webhookSecret } = await updateApp(await rt.db(), await rt.kek(), id, change);
+        const { app, webhookSecret } = await changeApp({ db: await rt.db(), kek: await rt.kek() }, CLI, id, change);
         const shown = presentApp(app);
         const text = [...appLines(shown)];
         if (webhookSecret) text.push(`webhook_secret ${webhookSecret}`, 'The webhook secret is shown only now: store it.');
@@ -129,17 +169,31 @@ export function clientCommands(program: Command, rt: Runtime): void {
         return { json: { ...shown, ...(webhookSecret ? { webhook_secret: webhookSecret } : {}) }, text: text.join('\n') };
       };
     }));
+
+  rotateSecretCommand(client, rt, 'app');
+
+  client.command('rotate-webhook-secret').description('a new webhook signing secret, shown once; deliveries carry both signatures until --keep-old ends')
+    .option('--client-id <id>', 'the app’s client_id (required)')
+    .option('--keep-old <duration>', KEEP_OLD_HELP)
+    .action(act<{ clientId?: string; keepOld?: string }>(rt, (opts, cmd) => {
+      const id = clientId(opts.clientId, cmd);
+      const keep = keepOld(opts.keepOld, cmd);
+      return async (rt) => {
+        const r = await rotateWebhookSecret(await rt.db(), await rt.kek(), CLI, id, keep);
+        return { json: r, text: rotatedText(r.client_id, 'webhook_secret', r.webhook_secret, r.previous_secret_expires_at) };
+      };
+    }));
 }
 
 export function gatewayCommands(program: Command, rt: Runtime): void {
-  const gateway = group(program, 'gateway', 'V2 API gateways (introspection only): create, list');
+  const gateway = group(program, 'gateway', 'V2 API gateways (introspection only): create, list, rotate-secret');
 
   gateway.command('create').description('register a V2 API gateway; its secret is shown once')
     .option('--name <name>', 'a name for operators (required)')
     .action(act<{ name?: string }>(rt, (opts, cmd) => {
       const name = need(opts.name, '--name', cmd);
       return async (rt) => {
-        const g = await createGateway(await rt.db(), name);
+        const g = await provisionGateway(await rt.db(), CLI, name);
         return { json: g, text: `client_id      ${g.client_id}\nclient_secret  ${g.client_secret}\nThe secret is shown only now: store it.` };
       };
     }));
@@ -149,4 +203,6 @@ export function gatewayCommands(program: Command, rt: Runtime): void {
       const data = (await listGateways(await rt.db())).map(presentGateway);
       return { json: { data }, text: table(['CLIENT_ID', 'CREATED', 'NAME'], data.map((g) => [g.client_id, shortTime(g.created_at), g.name]), 'no gateways') };
     }));
+
+  rotateSecretCommand(gateway, rt, 'gateway');
 }

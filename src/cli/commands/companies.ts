@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { listCompanies } from '../../companies/companies.js';
 import { presentCompany } from '../../companies/companies.presenter.js';
-import { createCompany } from '../../companies/users.js';
+import { provisionCompany } from '../../operators/provisioning.js';
 import { act, group, need } from '../program.js';
 import type { Runtime } from '../runtime.js';
 import { shortTime, table } from '../table.js';
@@ -12,11 +12,15 @@ export function companyCommands(program: Command, rt: Runtime): void {
 
   company.command('create').description('create a company')
     .option('--name <name>', 'the company’s name (required)')
-    .action(act<{ name?: string }>(rt, (opts, cmd) => {
+    .option('--external-id <id>', 'your own id of the company: a repeat answers the same company')
+    .action(act<{ name?: string; externalId?: string }>(rt, (opts, cmd) => {
       const name = need(opts.name, '--name', cmd);
       return async (rt) => {
-        const c = await createCompany(await rt.db(), name);
-        return { json: { id: c.id, guid: c.guid, name: c.name }, text: `company ${c.name}: ${c.guid}` };
+        const { company: c, created } = await provisionCompany(await rt.db(), { operator: 'cli' }, { name, ...(opts.externalId !== undefined ? { externalId: opts.externalId } : {}) });
+        return {
+          json: { id: c.id, guid: c.guid, name: c.name, ...(c.externalId !== null ? { external_id: c.externalId } : {}) },
+          text: `company ${c.name}: ${c.guid}${created ? '' : ' (it existed with this external id)'}`,
+        };
       };
     }));
 

@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime.js';
 export function migrateCommand(program: Command, rt: Runtime): void {
   group(program, 'migrate', 'apply pending database migrations')
     .action(act(rt, () => async (rt) => {
-      const applied = await (await rt.db({ migrate: false })).migrate();
+      const applied = await (await rt.db({ create: true })).migrate();
       return { json: { applied }, text: applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date' };
     }));
 }

@@ -1,7 +1,8 @@
 // grantledger user create | list | deactivate | activate | set-role | set-password
 import type { Command } from 'commander';
 import { presentUser } from '../../companies/companies.presenter.js';
-import { createUser, listUsers, ROLES, type Role, type UserRef } from '../../companies/users.js';
+import { listUsers, ROLES, type Role, type UserRef } from '../../companies/users.js';
+import { provisionUser } from '../../operators/provisioning.js';
 import { updateUser } from '../../companies/membership.js';
 import { UsageError } from '../errors.js';
 import { act, commandPath, group, guid, need } from '../program.js';
@@ -36,15 +37,17 @@ export function userCommands(program: Command, rt: Runtime): void {
     .option('--password <password>', 'password, at least 8 characters (required)')
     .option('--role <role>', `${ROLES.join(' | ')} (required)`)
     .option('--name <name>', 'display name (default: the e-mail’s local part)')
-    .action(act<Who & { password?: string; role?: string; name?: string }>(rt, (opts, cmd) => {
+    .option('--external-id <id>', 'your own id of the person, unique in the company: a repeat answers the same user')
+    .action(act<Who & { password?: string; role?: string; name?: string; externalId?: string }>(rt, (opts, cmd) => {
       const input = {
         companyGuid: guid(need(opts.company, '--company', cmd), '--company', 'a company GUID', cmd),
         email: need(opts.email, '--email', cmd), password: need(opts.password, '--password', cmd), role: role(opts.role, cmd),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
+        ...(opts.externalId !== undefined ? { externalId: opts.externalId } : {}),
       };
       return async (rt) => {
-        const u = await createUser(await rt.db(), input);
-        return { json: { id: u.guid, email: u.email, role: u.role, company_guid: u.company.guid }, text: `user ${u.email} (${u.role}): ${u.guid}` };
+        const { user: u } = await provisionUser(await rt.db(), { operator: 'cli' }, input);
+        return { json: { id: u.guid, email: u.email, role: u.role, company_guid: u.companyGuid }, text: `user ${u.email} (${u.role}): ${u.guid}` };
       };
     }));
 

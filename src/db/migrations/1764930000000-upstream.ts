@@ -1,7 +1,7 @@
 // Sign-in through the SaaS's identity provider: the people's upstream identities (issuer × sub),
 // the sign-ins in flight (state, nonce, PKCE verifier — single use), the upstream sessions a
-// back-channel logout names, and the SaaS's own ids (`external_id`) on companies and users.
-// `external_id` is shared with the operator API; whichever migration runs first adds it.
+// back-channel logout names. (The SaaS's own ids, `external_id` on companies and users, come
+// with the operators' migration before it.)
 import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { id, int, str, text, time } from './helpers.js';
 
@@ -9,15 +9,6 @@ export class Upstream1764930000000 implements MigrationInterface {
   name = 'Upstream1764930000000';
 
   async up(q: QueryRunner): Promise<void> {
-    // Plain ALTER TABLE … ADD COLUMN: TypeORM's SQLite version rebuilds the table.
-    if (!(await q.hasColumn('companies', 'external_id'))) {
-      await q.query('ALTER TABLE companies ADD COLUMN external_id varchar(200)');
-      await q.query('CREATE UNIQUE INDEX uq_companies_external_id ON companies (external_id)');
-    }
-    if (!(await q.hasColumn('users', 'external_id'))) {
-      await q.query('ALTER TABLE users ADD COLUMN external_id varchar(200)');
-      await q.query('CREATE UNIQUE INDEX uq_users_company_external_id ON users (company_id, external_id)');
-    }
     await q.createTable(new Table({
       name: 'user_identities',
       columns: [id(), int('user_id'), str('issuer', 500), str('subject', 255), time('created_at'), time('last_sign_in_at')],
@@ -54,13 +45,5 @@ export class Upstream1764930000000 implements MigrationInterface {
     await q.dropTable('upstream_sessions');
     await q.dropTable('upstream_logins');
     await q.dropTable('user_identities');
-    // external_id: dropped here while this migration is the one that adds it (see up()). Plain
-    // ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35), as up() adds it.
-    for (const [table, index] of [['users', 'uq_users_company_external_id'], ['companies', 'uq_companies_external_id']] as const) {
-      if (await q.hasColumn(table, 'external_id')) {
-        await q.query(`DROP INDEX ${index}`);
-        await q.query(`ALTER TABLE ${table} DROP COLUMN external_id`);
-      }
-    }
   }
 }
