@@ -15,8 +15,11 @@ export default {
     // ISSUER — public base URL of this server (what clients and gateways use). Use `https://` in
     // production: cookies are then marked `Secure`. When unset: `http://localhost:$PORT`.
     issuer: undefined,
-    // TRUST_PROXY — honour `X-Forwarded-*` from a TLS-terminating proxy in front of the server.
-    trustProxy: false,
+    // TRUST_PROXY — proxy hops in front of the server whose `X-Forwarded-For` to trust: the client
+    // IP (for throttling and logs) is the n-th address from the right, never a client-chosen
+    // leftmost one. `true` = 1, `false` = 0 (the socket address). URLs never follow
+    // `X-Forwarded-Host`: they come from `ISSUER`.
+    trustProxy: 0,
     // WORKERS — worker processes `npm start` runs (node:cluster), sharing one port.
     workers: 1,
     // MAX_BODY_BYTES — largest request body accepted by the admin API and forms (bytes).

@@ -8,7 +8,7 @@ import mount from 'koa-mount';
 import { adminRoutes } from './admin/admin.routes.js';
 import { interactionRoutes } from './oidc/interactions.routes.js';
 import { apiRoutes } from './api/api.routes.js';
-import { errorHandler, requestLogger, securityHeaders } from './shared/http.js';
+import { errorHandler, pinOrigin, requestLogger, securityHeaders } from './shared/http.js';
 import { viewsDir } from './shared/paths.js';
 import type { Services } from './services.js';
 
@@ -19,7 +19,8 @@ const ASSETS: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js
 
 export function buildApp(services: Services, cookieKeys: string[]): Koa {
   const { settings, logger, provider, metrics } = services;
-  const app = new Koa({ proxy: settings.server.trustProxy });
+  const app = new Koa();
+  pinOrigin(app, settings.server.issuer, settings.server.trustProxy);
   app.keys = cookieKeys;
   app.silent = true;
   const secureCookies = settings.server.issuer.startsWith('https:');

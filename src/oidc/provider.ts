@@ -177,7 +177,9 @@ export function createProvider(opts: {
   };
 
   const provider = new Provider(settings.server.issuer, configuration);
-  provider.proxy = settings.server.trustProxy;
+  // Mounted in our app, the provider sees our requests: proxy hops and the issuer's origin
+  // are settled there (pinOrigin in ../shared/http.ts).
+  provider.proxy = settings.server.trustProxy > 0;
 
   // Client secrets are stored as SHA-256: compare the hash of the presented secret.
   // (The provider's symmetric-key features, which need the secret itself, are disabled above.)

@@ -15,7 +15,7 @@
 // from other settings, `noDefault('what unset means')` otherwise. Durations are seconds
 // (`unit: 'seconds'`). A rule across settings goes in `refine` at the end.
 import { z } from 'zod';
-import { computed, noDefault, setting, type Infer } from './define.js';
+import { computed, noDefault, setting, SettingsError, type Infer } from './define.js';
 import type { Refinement } from './resolve.js';
 import { DEFAULT_ROLE_BOUNDS } from '../authz/policy.js';
 
@@ -39,8 +39,16 @@ export const descriptors = {
       default: computed('`http://localhost:$PORT`', (get) => `http://localhost:${Number(get('server.port')) || 3000}`),
     }),
     trustProxy: setting({
-      env: 'TRUST_PROXY', doc: 'honour `X-Forwarded-*` from a TLS-terminating proxy in front of the server.',
-      schema: z.boolean(), default: false,
+      env: 'TRUST_PROXY',
+      doc: 'proxy hops in front of the server whose `X-Forwarded-For` to trust: the client IP (for throttling and logs) is the n-th address from the right, never a client-chosen leftmost one. `true` = 1, `false` = 0 (the socket address). URLs never follow `X-Forwarded-Host`: they come from `ISSUER`.',
+      schema: z.union([z.boolean(), count.min(0).max(20)]).transform((v) => (typeof v === 'number' ? v : v ? 1 : 0)),
+      default: 0,
+      parseEnv: (raw) => {
+        if (/^true$/i.test(raw)) return true;
+        if (/^false$/i.test(raw)) return false;
+        if (/^\d{1,2}$/.test(raw)) return Number(raw);
+        throw new SettingsError(`invalid setting TRUST_PROXY=${raw}: use true, false or a number of proxy hops`);
+      },
     }),
     workers: setting({
       env: 'WORKERS', doc: 'worker processes `npm start` runs (node:cluster), sharing one port.',

@@ -1,10 +1,32 @@
 // HTTP plumbing for our own routes (never in front of oidc-provider's): bounded body parsing,
-// CSRF checks, security headers, the error renderer and the request logger.
+// CSRF checks, security headers, the error renderer and the request logger; and, for the whole
+// app, where a request comes from (trusted proxy hops) and which URL it is for (ISSUER only).
+import type Koa from 'koa';
 import type { Context, Next } from 'koa';
 import { AppError, badRequest, csrfFailed, payloadTooLarge, unsupportedMediaType } from './errors.js';
 import { constantEquals, randomSecret } from './crypto.js';
 import { requestLine, type Logger } from './logger.js';
 import { renderPage } from './views.js';
+
+/**
+ * The app trusts `hops` proxies: the client IP is the `hops`-th address from the right of
+ * `X-Forwarded-For` (Koa's `maxIpsCount`), so a client-chosen leftmost value is never used.
+ * Every URL the app builds (oidc-provider's discovery, form actions and redirects, from
+ * `ctx.href`) comes from `issuer`: the request's host and protocol are pinned to it, whatever
+ * `Host`, `X-Forwarded-Host` or `X-Forwarded-Proto` say. Getters on the app's request
+ * prototype: no per-request work.
+ */
+export function pinOrigin(app: Koa, issuer: string, hops: number): void {
+  app.proxy = hops > 0;
+  app.maxIpsCount = hops;
+  const url = new URL(issuer);
+  const protocol = url.protocol.slice(0, -1);
+  Object.defineProperties(app.request, {
+    host: { get: () => url.host, configurable: true },
+    hostname: { get: () => url.hostname, configurable: true },
+    protocol: { get: () => protocol, configurable: true },
+  });
+}
 
 async function readRaw(ctx: Context, limit: number): Promise<string> {
   const declared = Number(ctx.get('content-length') || 0);
