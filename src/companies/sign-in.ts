@@ -8,7 +8,6 @@ import type { Executor } from '../db/database.js';
 import { tooManyRequests } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { LoginThrottle } from '../shared/rate-limit.js';
-import { UNPRINTABLE } from '../shared/validation.js';
 import { authenticate, findUsersByEmail, normaliseEmail, type User } from './users.js';
 
 export interface PasswordSignInDeps {
@@ -20,7 +19,7 @@ export interface PasswordSignInDeps {
 export type SignInOutcome =
   /** The active users this e-mail and password open (the same pair may exist in several companies). */
   | { ok: true; email: string; users: User[] }
-  /** A page to show again with this message (400: incomplete or invalid form, 401: wrong e-mail or password). */
+  /** A page to show again with this message (400: incomplete form, 401: wrong e-mail or password). */
   | { ok: false; email: string; status: 400 | 401; message: string };
 
 /** Throws a 429 AppError (with Retry-After) while the e-mail × IP or the client's IP is throttled. */
@@ -28,13 +27,9 @@ export async function passwordSignIn(
   deps: PasswordSignInDeps,
   input: { email?: unknown; password?: unknown; ip: string; flow: 'developer-tools' | 'authorization' },
 ): Promise<SignInOutcome> {
-  const rawEmail = typeof input.email === 'string' ? input.email : '';
+  // Fields come from readForm, which refused control characters (../shared/http.ts).
+  const email = normaliseEmail(typeof input.email === 'string' ? input.email : '').slice(0, 320);
   const password = typeof input.password === 'string' ? input.password : '';
-  // Never shown back or looked up when it holds control characters (PostgreSQL rejects NUL).
-  if (UNPRINTABLE.test(rawEmail) || UNPRINTABLE.test(password)) {
-    return { ok: false, email: '', status: 400, message: 'The e-mail address or password contains characters that are not allowed.' };
-  }
-  const email = normaliseEmail(rawEmail).slice(0, 320);
   if (!email || !password || password.length > 1024) {
     return { ok: false, email, status: 400, message: 'Enter your e-mail address and password.' };
   }

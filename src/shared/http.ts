@@ -6,6 +6,7 @@ import type { Context, Next } from 'koa';
 import { AppError, badRequest, csrfFailed, payloadTooLarge, unsupportedMediaType } from './errors.js';
 import { constantEquals, randomSecret } from './crypto.js';
 import { requestLine, type Logger } from './logger.js';
+import { UNPRINTABLE } from './validation.js';
 import { renderPage } from './views.js';
 
 /**
@@ -63,7 +64,12 @@ async function parseForm(ctx: Context, limit: number): Promise<Record<string, st
   if (!ctx.is('application/x-www-form-urlencoded')) throw unsupportedMediaType('application/x-www-form-urlencoded');
   const params = new URLSearchParams(await readRaw(ctx, limit));
   const out: Record<string, string> = Object.create(null);
-  for (const [k, v] of params) out[k] = v;
+  for (const [k, v] of params) {
+    // The one check for every field of every form (credentials included): no control
+    // characters reach a lookup (PostgreSQL rejects NUL in text) or a page.
+    if (UNPRINTABLE.test(k) || UNPRINTABLE.test(v)) throw badRequest('A form field contains control characters, which are not allowed.');
+    out[k] = v;
+  }
   return out;
 }
 
