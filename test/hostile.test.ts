@@ -559,7 +559,7 @@ describe('control characters in credentials and form fields', () => {
   });
 
   test.each(['/token', '/token/introspection', '/token/revocation'])('a NUL in the client_id or secret at %s: 4xx OAuth error', async (path) => {
-    const fields = path === '/token' ? { grant_type: 'client_credentials' } : { token: 'x' };
+    const fields: Record<string, string> = path === '/token' ? { grant_type: 'client_credentials' } : { token: 'x' };
     for (const client of [{ clientId: `${app.clientId}\u0000`, clientSecret: app.clientSecret }, { clientId: app.clientId, clientSecret: 'secret\u0000' }]) {
       expectRefused(await send(path, form(fields, { authorization: basicAuth(client) })), [400, 401]);
       expectRefused(await send(path, form({ ...fields, client_id: client.clientId, client_secret: client.clientSecret })), [400, 401]);

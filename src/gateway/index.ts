@@ -33,8 +33,9 @@
 //   - answers 503 (Retry-After: 5) when grantledger cannot be asked — unreachable, timeout
 //     (`timeoutMs`, default 2 s), 5xx, refused gateway credentials, garbage: never a pass;
 //   - DPoP-bound tokens (an app that used DPoP at the token endpoint) pass only as
-//     `Authorization: DPoP <token>` with a valid proof of the bound key (dpop.ts; behind a proxy
-//     set `publicOrigin`, or app.proxy, so `htu` can be checked); as a bearer token they get 401.
+//     `Authorization: DPoP <token>` with a valid proof of the bound key (dpop.ts), when the
+//     gateway knows its `publicOrigin` (the `htu` is checked against it, never against the
+//     client-chosen Host); as a bearer token they get 401.
 //
 // Caching is off by default (`cacheTtlMs: 0`): revoking an app, a token or an API key in
 // grantledger is refused by the very next request. With `cacheTtlMs: N`, accepted answers are
