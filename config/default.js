@@ -22,6 +22,10 @@ export default {
     trustProxy: 0,
     // WORKERS — worker processes `npm start` runs (node:cluster), sharing one port.
     workers: 1,
+    // CLIENT_AUTH_RATE_LIMIT — failed client authentications allowed per client_id × client IP and
+    // minute at the token, introspection and revocation endpoints (then 429 with `Retry-After`),
+    // shared by all instances.
+    clientAuthRateLimit: 20,
     // MAX_BODY_BYTES — largest request body accepted by the admin API and forms (bytes).
     maxBodyBytes: 65536,
   },

@@ -12,8 +12,9 @@ import { serverEffects } from './ledger/effects.js';
 import { companyGrantOf } from './ledger/connections.js';
 import { LastUsedRecorder } from './ledger/last-used.js';
 import { GrantPurger } from './ledger/grant-purge.js';
-import { introspectionPipeline } from './oidc/introspection.js';
+import { introspectionPipeline, noIntrospectionCors } from './oidc/introspection.js';
 import { ensureKeys, keysVersion, loadKeys, loadSecretKey, type KeyMaterial } from './oidc/keys.js';
+import { clientAuthMiddleware } from './oidc/client-auth.middleware.js';
 import { lastUseMiddleware } from './oidc/last-use.middleware.js';
 import { createProvider } from './oidc/provider.js';
 import { randomSecret } from './shared/crypto.js';
@@ -93,8 +94,11 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
   });
   const lastUse = lastUseMiddleware({ lastUsed, companyOfAccount });
 
+  const clientAuth = clientAuthMiddleware({ limiter: new RateLimiter(db, settings.server.clientAuthRateLimit, 60), metrics, logger });
   const buildProvider = (material: KeyMaterial) => {
     const provider = createProvider({ settings, db, keys: material, logger, companyOfAccount });
+    provider.use(clientAuth);
+    provider.use(noIntrospectionCors);
     provider.use(introspection);
     provider.use(lastUse);
     return provider;

@@ -54,6 +54,11 @@ export const descriptors = {
       env: 'WORKERS', doc: 'worker processes `npm start` runs (node:cluster), sharing one port.',
       schema: count.min(1).max(64), default: 1,
     }),
+    clientAuthRateLimit: setting({
+      env: 'CLIENT_AUTH_RATE_LIMIT',
+      doc: 'failed client authentications allowed per client_id × client IP and minute at the token, introspection and revocation endpoints (then 429 with `Retry-After`), shared by all instances.',
+      schema: count.min(1), default: 20,
+    }),
     maxBodyBytes: setting({
       env: 'MAX_BODY_BYTES', doc: 'largest request body accepted by the admin API and forms (bytes).',
       schema: count.min(1024).max(10 * 1024 * 1024), default: 65536,
