@@ -67,6 +67,10 @@ export default {
     sessionTtl: 14 * 24 * 3600,
     // INTERACTION_TTL — time a user has to finish a login/consent page.
     interactionTtl: 3600,
+    // TOKEN_PREFIX — product prefix of new access tokens and API keys: `<prefix>_pat_…`,
+    // `<prefix>_key_…` (register it with secret scanners). Tokens with the default prefix and the
+    // earlier `glpat_`/`glak_` ones keep working.
+    prefix: 'grantledger',
     // LAST_USED_INTERVAL — `last_used_at` of connections, access tokens and API keys is written at
     // most this often per object and process, so introspection does not write on every call.
     lastUsedInterval: 300,

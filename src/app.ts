@@ -8,6 +8,7 @@ import mount from 'koa-mount';
 import { adminRoutes } from './admin/admin.routes.js';
 import { interactionRoutes } from './oidc/interactions.routes.js';
 import { apiRoutes } from './api/api.routes.js';
+import { credentialsRoutes } from './tokens/credentials.routes.js';
 import { errorHandler, pinOrigin, requestLogger, securityHeaders } from './shared/http.js';
 import { viewsDir } from './shared/paths.js';
 import type { Services } from './services.js';
@@ -68,8 +69,9 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
   });
   const admin = adminRoutes(services);
   const api = apiRoutes(services);
+  const credentials = credentialsRoutes(services);
 
-  for (const router of [ops, interactions, admin, api]) {
+  for (const router of [ops, interactions, admin, api, credentials]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -22,6 +22,7 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { Metrics } from './shared/metrics.js';
 import { LoginThrottle, RateLimiter } from './shared/rate-limit.js';
 import type { Services } from './services.js';
+import { useTokenPrefix } from './tokens/format.js';
 import { ownTokenIntrospector } from './tokens/tokens.js';
 import { WebhookWorker } from './webhooks/worker.js';
 
@@ -83,6 +84,7 @@ export async function prepare(settings: Settings, opts: PrepareOptions = {}) {
 
 export async function startServer(settings: Settings, opts: PrepareOptions = {}): Promise<RunningServer> {
   const { logger, db, kek, keys } = await prepare(settings, opts);
+  useTokenPrefix(settings.tokens.prefix);
 
   const metrics = new Metrics();
   const lastUsed = new LastUsedRecorder(db, settings.tokens.lastUsedInterval * 1000, logger);

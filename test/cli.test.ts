@@ -299,7 +299,7 @@ describe('grantledger --json', () => {
   });
 
   test('access-token create → {id, token, scopes}, the token shown once and stored as a hash', async () => {
-    expect(out.token).toEqual({ id: expect.stringMatching(GUID), token: expect.stringMatching(/^glpat_/), scopes: expect.any(Array) });
+    expect(out.token).toEqual({ id: expect.stringMatching(GUID), token: expect.stringMatching(/^grantledger_pat_/), scopes: expect.any(Array) });
     expect(parseToken(out.token!.token as string)).toBe('access_token');
     const row = await db.get<{ token_hash: string; name: string }>('SELECT token_hash, name FROM access_tokens WHERE id = ?', [out.token!.id as string]);
     expect(row).toEqual({ token_hash: sha256(out.token!.token as string), name: 'payroll sync' });

@@ -21,8 +21,8 @@
 //     query string is refused with 400), or `Authorization: DPoP <token>` + a `DPoP` proof;
 //   - asks grantledger's RFC 7662 introspection endpoint (discovered once from the issuer's
 //     /.well-known/openid-configuration), authenticated with the gateway's client_secret_basic,
-//     over keep-alive connections; OAuth access tokens, access tokens (glpat_…) and API keys
-//     (glak_…) are all answered there;
+//     over keep-alive connections; OAuth access tokens, access tokens (grantledger_pat_…) and API
+//     keys (grantledger_key_…) are all answered there;
 //   - accepts access tokens only — see acceptance.ts for the exact rule (active, an auth_type,
 //     a token_type, a company, well-typed fields); a refresh token never passes;
 //   - checks that every scope the route requires was granted;

@@ -128,6 +128,12 @@ export const descriptors = {
       env: 'INTERACTION_TTL', doc: 'time a user has to finish a login/consent page.',
       schema: seconds, default: 3600, unit: 'seconds',
     }),
+    prefix: setting({
+      env: 'TOKEN_PREFIX',
+      doc: 'product prefix of new access tokens and API keys: `<prefix>_pat_…`, `<prefix>_key_…` (register it with secret scanners). Tokens with the default prefix and the earlier `glpat_`/`glak_` ones keep working.',
+      schema: z.string().regex(/^[a-z][a-z0-9]{1,31}$/, 'use 2 to 32 lowercase letters and digits, starting with a letter'),
+      default: 'grantledger',
+    }),
     lastUsedInterval: setting({
       env: 'LAST_USED_INTERVAL',
       doc: '`last_used_at` of connections, access tokens and API keys is written at most this often per object and process, so introspection does not write on every call.',

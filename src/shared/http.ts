@@ -119,7 +119,7 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
 
 /** Does this request want JSON (API) rather than a page? */
 export function wantsJson(ctx: Context): boolean {
-  return ctx.path.startsWith('/api/') || (!ctx.accepts('html') && !!ctx.accepts('json'));
+  return ctx.path.startsWith('/api/') || ctx.path.startsWith('/credentials/') || (!ctx.accepts('html') && !!ctx.accepts('json'));
 }
 
 export function errorHandler(logger: Logger) {
