@@ -22,6 +22,10 @@ export default {
     trustProxy: 0,
     // WORKERS — worker processes `npm start` runs (node:cluster), sharing one port.
     workers: 1,
+    // METRICS_TOKEN — when set, `/metrics` answers only requests with `Authorization: Bearer
+    // <METRICS_TOKEN>` (401 otherwise). When unset: `/metrics` is open (keep it off the public
+    // network).
+    metricsToken: undefined,
     // CLIENT_AUTH_RATE_LIMIT — failed client authentications allowed per client_id × client IP and
     // minute at the token, introspection and revocation endpoints (then 429 with `Retry-After`),
     // shared by all instances.

@@ -11,6 +11,8 @@ import { apiRoutes } from './api/api.routes.js';
 import { credentialsRoutes } from './tokens/credentials.routes.js';
 import { errorHandler, pinOrigin, requestLogger, securityHeaders } from './shared/http.js';
 import { viewsDir } from './shared/paths.js';
+import { constantEquals, sha256 } from './shared/crypto.js';
+import { unauthenticated } from './shared/errors.js';
 import type { Services } from './services.js';
 
 /** Paths served by oidc-provider (discovery names them all). */
@@ -45,6 +47,11 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
     }
   });
   ops.get('/metrics', async (ctx) => {
+    const token = settings.server.metricsToken;
+    if (token !== undefined && !constantEquals(sha256(ctx.get('authorization')), sha256(`Bearer ${token}`))) {
+      ctx.set('www-authenticate', 'Bearer realm="metrics"');
+      throw unauthenticated('Send Authorization: Bearer <METRICS_TOKEN>.');
+    }
     ctx.body = await metrics.render();
     ctx.type = metrics.contentType;
   });

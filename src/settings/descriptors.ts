@@ -54,6 +54,12 @@ export const descriptors = {
       env: 'WORKERS', doc: 'worker processes `npm start` runs (node:cluster), sharing one port.',
       schema: count.min(1).max(64), default: 1,
     }),
+    metricsToken: setting({
+      env: 'METRICS_TOKEN',
+      doc: 'when set, `/metrics` answers only requests with `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).',
+      schema: z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
+      default: noDefault('`/metrics` is open (keep it off the public network)'),
+    }),
     clientAuthRateLimit: setting({
       env: 'CLIENT_AUTH_RATE_LIMIT',
       doc: 'failed client authentications allowed per client_id × client IP and minute at the token, introspection and revocation endpoints (then 429 with `Retry-After`), shared by all instances.',
