@@ -55,6 +55,8 @@ async function bootstrap(db: Database): Promise<BootstrapResult | undefined> {
   const company = await createCompany(db, 'My Company');
   const password = randomSecret(12);
   const user = await createUser(db, { companyGuid: company.guid, email: 'admin@example.com', password, role: 'admin', name: 'Admin' });
+  // A generated password was written somewhere: the first sign-in replaces it.
+  await db.run('UPDATE users SET must_change_password = 1 WHERE id = ?', [user.id]);
   return { companyGuid: company.guid, email: user.email, password };
 }
 

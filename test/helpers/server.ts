@@ -6,7 +6,7 @@ import { createCompany, createUser, type Role, type User } from '../../src/compa
 import { findUserByGuid } from '../../src/companies/users.js';
 import { randomSecret } from '../../src/shared/crypto.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import { startServer, type PrepareOptions, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { freePort, type ClientCredentials } from './http.js';
 
@@ -29,12 +29,14 @@ export async function testSettings(port: number, overrides: SettingsOverrides = 
 }
 
 /** `logger`: where the server logs (e.g. a memory destination a test reads), instead of nowhere. */
-export async function startTestServer(overrides: SettingsOverrides = {}, database?: TestDatabase, opts: { logger?: Logger } = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: SettingsOverrides = {}, database?: TestDatabase, opts: { logger?: Logger; onBootstrap?: PrepareOptions['onBootstrap'] } = {},
+): Promise<TestServer> {
   const ownDatabase = !database;
   const dbh = database ?? (await createTestDatabase());
   const port = await freePort();
   const settings = await testSettings(port, overrides);
-  const running = await startServer(settings, { db: dbh.db, logger: opts.logger ?? createLogger(settings.logLevel) });
+  const running = await startServer(settings, { db: dbh.db, logger: opts.logger ?? createLogger(settings.logLevel), onBootstrap: opts.onBootstrap });
   return {
     url: running.url, settings, running, database: dbh, db: dbh.db,
     async close() {
