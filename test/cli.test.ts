@@ -628,7 +628,7 @@ describe('operator commands', () => {
     expect(decrypt(loadSecretKey(undefined, env.SECRET_KEY_FILE!), row!.webhook_secret)).toBe(o.update!.webhook_secret);
     // What oidc-provider reads: the same metadata a creation would have written.
     expect(JSON.parse(row!.metadata)).toEqual({
-      client_name: 'Shifty 2', redirect_uris: ['https://shifty.example/v2/cb', 'http://127.0.0.1:8080/cb'], grant_types: ['authorization_code', 'refresh_token'],
+      client_name: 'Shifty 2', redirect_uris: ['https://shifty.example/v2/cb', 'http://127.0.0.1:8080/cb'], application_type: 'web', grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', client_uri: 'https://shifty.example',
       grantledger_scopes: defaultClientScopes(['authorization_code', 'refresh_token']).join(' '),
     });
