@@ -21,10 +21,21 @@ export default {
     // ISSUER — public base URL of this server (what clients and gateways use). Use `https://` in
     // production: cookies are then marked `Secure`. When unset: `http://localhost:$PORT`.
     issuer: undefined,
-    // TRUST_PROXY — honour `X-Forwarded-*` from a TLS-terminating proxy in front of the server.
-    trustProxy: false,
+    // TRUST_PROXY — proxy hops in front of the server whose `X-Forwarded-For` to trust: the client
+    // IP (for throttling and logs) is the n-th address from the right, never a client-chosen
+    // leftmost one. `true` = 1, `false` = 0 (the socket address). URLs never follow
+    // `X-Forwarded-Host`: they come from `ISSUER`.
+    trustProxy: 0,
     // WORKERS — worker processes `npm start` runs (node:cluster), sharing one port.
     workers: 1,
+    // METRICS_TOKEN — when set, `/metrics` answers only requests with `Authorization: Bearer
+    // <METRICS_TOKEN>` (401 otherwise). When unset: `/metrics` is open (keep it off the public
+    // network).
+    metricsToken: undefined,
+    // CLIENT_AUTH_RATE_LIMIT — failed client authentications allowed per client_id × client IP and
+    // minute at the token, introspection and revocation endpoints (then 429 with `Retry-After`),
+    // shared by all instances.
+    clientAuthRateLimit: 20,
     // MAX_BODY_BYTES — largest request body accepted by the admin API and forms (bytes).
     maxBodyBytes: 65536,
   },
@@ -68,6 +79,10 @@ export default {
     sessionTtl: 14 * 24 * 3600,
     // INTERACTION_TTL — time a user has to finish a login/consent page.
     interactionTtl: 3600,
+    // TOKEN_PREFIX — product prefix of new access tokens and API keys: `<prefix>_pat_…`,
+    // `<prefix>_key_…` (register it with secret scanners). Tokens with the default prefix and the
+    // earlier `glpat_`/`glak_` ones keep working.
+    prefix: 'grantledger',
     // LAST_USED_INTERVAL — `last_used_at` of connections, access tokens and API keys is written at
     // most this often per object and process, so introspection does not write on every call.
     lastUsedInterval: 300,

@@ -11,8 +11,11 @@ import { apiRoutes } from './api/api.routes.js';
 import { safeNext } from './admin/admin.routes.js';
 import { upstreamRoutes } from './upstream/upstream.routes.js';
 import { operatorRoutes } from './operators/operator.routes.js';
-import { errorHandler, requestLogger, securityHeaders } from './shared/http.js';
+import { credentialsRoutes } from './tokens/credentials.routes.js';
+import { errorHandler, pinOrigin, requestLogger, securityHeaders } from './shared/http.js';
 import { viewsDir } from './shared/paths.js';
+import { constantEquals, sha256 } from './shared/crypto.js';
+import { unauthenticated } from './shared/errors.js';
 import type { Services } from './services.js';
 
 /** Paths served by oidc-provider (discovery names them all). */
@@ -22,7 +25,8 @@ const ASSETS: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js
 
 export function buildApp(services: Services, cookieKeys: string[]): Koa {
   const { settings, logger, provider, metrics } = services;
-  const app = new Koa({ proxy: settings.server.trustProxy });
+  const app = new Koa();
+  pinOrigin(app, settings.server.issuer, settings.server.trustProxy);
   app.keys = cookieKeys;
   app.silent = true;
   const secureCookies = settings.server.issuer.startsWith('https:');
@@ -46,6 +50,11 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
     }
   });
   ops.get('/metrics', async (ctx) => {
+    const token = settings.server.metricsToken;
+    if (token !== undefined && !constantEquals(sha256(ctx.get('authorization')), sha256(`Bearer ${token}`))) {
+      ctx.set('www-authenticate', 'Bearer realm="metrics"');
+      throw unauthenticated('Send Authorization: Bearer <METRICS_TOKEN>.');
+    }
     ctx.body = await metrics.render();
     ctx.type = metrics.contentType;
   });
@@ -71,13 +80,14 @@ export function buildApp(services: Services, cookieKeys: string[]): Koa {
   const admin = adminRoutes(services);
   const api = apiRoutes(services);
   const operator = operatorRoutes(services);
+  const credentials = credentialsRoutes(services);
 
   const upstream = services.upstream && upstreamRoutes({
     upstream: services.upstream, provider: () => services.provider, adminAuth: services.adminAuth, db: services.db,
     issuer: settings.server.issuer, secureCookies, maxBodyBytes: settings.server.maxBodyBytes, safeNext,
   });
 
-  for (const router of [ops, interactions, ...(upstream ? [upstream] : []), admin, api, operator]) {
+  for (const router of [ops, interactions, ...(upstream ? [upstream] : []), admin, api, operator, credentials]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -5,24 +5,7 @@ import { loadSettings, SettingsError, type Settings } from './config.js';
 import { DatabaseOpenError, describeDatabase } from './db/database.js';
 import { SecretKeyError } from './oidc/keys.js';
 import { createLogger, type Logger } from './shared/logger.js';
-import type { BootstrapResult } from './server.js';
-
-function printBootstrap(settings: Settings, b: BootstrapResult): void {
-  const lines = [
-    '',
-    '  grantledger is ready. A first company and admin were created:',
-    '',
-    `    Developer Tools   ${settings.server.issuer}/settings/developer-tools`,
-    `    E-mail            ${b.email}`,
-    `    Password          ${b.password}`,
-    `    Database          ${describeDatabase(settings.database.url)}`,
-    '',
-    '  This password is shown only once. Register an app with:',
-    '    npx grantledger client create --name "My App" --redirect-uri http://localhost:8080/callback',
-    '',
-  ];
-  process.stderr.write(lines.join('\n') + '\n');
-}
+import { announceBootstrap } from './first-start.js';
 
 /** Forks the workers, replaces one that dies (with backoff), and stops them all on a signal. */
 function superviseWorkers(settings: Settings, logger: Logger): void {
@@ -87,7 +70,7 @@ async function main(): Promise<void> {
 
   const { prepare, startServer } = await import('./server.js');
   if (role === 'prepare') {
-    const { db } = await prepare(settings, { logger, onBootstrap: (b) => printBootstrap(settings, b) });
+    const { db } = await prepare(settings, { logger, onBootstrap: (b) => announceBootstrap(settings, b, logger) });
     await db.close();
     process.exit(0);
   }
@@ -95,7 +78,7 @@ async function main(): Promise<void> {
   const workerSettings: Settings = cluster.isWorker
     ? { ...settings, bootstrap: false, database: { ...settings.database, migrateOnStart: false } }
     : settings;
-  const running = await startServer(workerSettings, { logger, onBootstrap: (b) => printBootstrap(settings, b) });
+  const running = await startServer(workerSettings, { logger, onBootstrap: (b) => announceBootstrap(settings, b, logger) });
   if (cluster.isPrimary) logger.info('grantledger listening', { url: settings.server.issuer, database: describeDatabase(settings.database.url) });
 
   let stopping = false;

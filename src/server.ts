@@ -13,9 +13,10 @@ import { serverEffects } from './ledger/effects.js';
 import { companyGrantOf } from './ledger/connections.js';
 import { LastUsedRecorder } from './ledger/last-used.js';
 import { GrantPurger } from './ledger/grant-purge.js';
-import { introspectionPipeline } from './oidc/introspection.js';
+import { introspectionPipeline, noIntrospectionCors } from './oidc/introspection.js';
 import { ensureKeys, keysVersion, loadKeys, loadSecretKey, type KeyMaterial } from './oidc/keys.js';
 import { expiredCodeMiddleware } from './oidc/expired-code.middleware.js';
+import { clientAuthMiddleware } from './oidc/client-auth.middleware.js';
 import { lastUseMiddleware } from './oidc/last-use.middleware.js';
 import { createProvider } from './oidc/provider.js';
 import { randomSecret } from './shared/crypto.js';
@@ -23,6 +24,7 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { Metrics } from './shared/metrics.js';
 import { LoginThrottle, RateLimiter } from './shared/rate-limit.js';
 import type { Services } from './services.js';
+import { useTokenPrefix } from './tokens/format.js';
 import { ownTokenIntrospector } from './tokens/tokens.js';
 import { UpstreamSignIn } from './upstream/sign-in.js';
 import { WebhookWorker } from './webhooks/worker.js';
@@ -57,6 +59,8 @@ async function bootstrap(db: Database): Promise<BootstrapResult | undefined> {
   const company = await createCompany(db, 'My Company');
   const password = randomSecret(12);
   const user = await createUser(db, { companyGuid: company.guid, email: 'admin@example.com', password, role: 'admin', name: 'Admin' });
+  // A generated password was written somewhere: the first sign-in replaces it.
+  await db.run('UPDATE users SET must_change_password = 1 WHERE id = ?', [user.id]);
   return { companyGuid: company.guid, email: user.email, password };
 }
 
@@ -88,6 +92,7 @@ export async function prepare(settings: Settings, opts: PrepareOptions = {}) {
 
 export async function startServer(settings: Settings, opts: PrepareOptions = {}): Promise<RunningServer> {
   const { logger, db, kek, keys } = await prepare(settings, opts);
+  useTokenPrefix(settings.tokens.prefix);
 
   const metrics = new Metrics();
   const lastUsed = new LastUsedRecorder(db, settings.tokens.lastUsedInterval * 1000, logger);
@@ -100,8 +105,11 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
   const lastUse = lastUseMiddleware({ lastUsed, companyOfAccount });
   const expiredCode = expiredCodeMiddleware(db);
 
+  const clientAuth = clientAuthMiddleware({ limiter: new RateLimiter(db, settings.server.clientAuthRateLimit, 60), metrics, logger });
   const buildProvider = (material: KeyMaterial) => {
     const provider = createProvider({ settings, db, keys: material, logger, companyOfAccount });
+    provider.use(clientAuth);
+    provider.use(noIntrospectionCors);
     provider.use(introspection);
     provider.use(lastUse);
     provider.use(expiredCode);

@@ -299,7 +299,7 @@ describe('grantledger --json', () => {
   });
 
   test('access-token create → {id, token, scopes}, the token shown once and stored as a hash', async () => {
-    expect(out.token).toEqual({ id: expect.stringMatching(GUID), token: expect.stringMatching(/^glpat_/), scopes: expect.any(Array) });
+    expect(out.token).toEqual({ id: expect.stringMatching(GUID), token: expect.stringMatching(/^grantledger_pat_/), scopes: expect.any(Array) });
     expect(parseToken(out.token!.token as string)).toBe('access_token');
     const row = await db.get<{ token_hash: string; name: string }>('SELECT token_hash, name FROM access_tokens WHERE id = ?', [out.token!.id as string]);
     expect(row).toEqual({ token_hash: sha256(out.token!.token as string), name: 'payroll sync' });
@@ -628,7 +628,7 @@ describe('operator commands', () => {
     expect(decrypt(loadSecretKey(undefined, env.SECRET_KEY_FILE!), row!.webhook_secret)).toBe(o.update!.webhook_secret);
     // What oidc-provider reads: the same metadata a creation would have written.
     expect(JSON.parse(row!.metadata)).toEqual({
-      client_name: 'Shifty 2', redirect_uris: ['https://shifty.example/v2/cb', 'http://127.0.0.1:8080/cb'], grant_types: ['authorization_code', 'refresh_token'],
+      client_name: 'Shifty 2', redirect_uris: ['https://shifty.example/v2/cb', 'http://127.0.0.1:8080/cb'], application_type: 'web', grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', client_uri: 'https://shifty.example',
       grantledger_scopes: defaultClientScopes(['authorization_code', 'refresh_token']).join(' '),
     });

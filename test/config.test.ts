@@ -19,7 +19,7 @@ describe('loadSettings', () => {
     const s = await load();
     expect(s.server.port).toBe(3000);
     expect(s.server.issuer).toBe('http://localhost:3000');
-    expect(s.server.trustProxy).toBe(false);
+    expect(s.server.trustProxy).toBe(0);
     expect(s.database.url).toBe(`sqlite:${join(packageRoot, 'data', 'grantledger.sqlite')}`); // the installation's data/, whatever the cwd
     expect(s.database.migrateOnStart).toBe(true);
     expect(s.bootstrap).toBe(true);
@@ -36,7 +36,7 @@ describe('loadSettings', () => {
     expect(s.server.port).toBe(8080);
     expect(s.server.issuer).toBe('https://auth.example.com'); // trailing slash trimmed
     expect(s.database.url).toBe('postgres://u:p@db/grantledger');
-    expect(s.server.trustProxy).toBe(true);
+    expect(s.server.trustProxy).toBe(1);
     expect(s.bootstrap).toBe(false);
     expect(s.tokens.refreshTokenTtl).toBe(100);
   });
@@ -44,7 +44,8 @@ describe('loadSettings', () => {
   test('"false" and "0" are false (not coerced to true)', async () => {
     expect((await load({ MIGRATE_ON_START: 'false' })).database.migrateOnStart).toBe(false);
     expect((await load({ MIGRATE_ON_START: '0' })).database.migrateOnStart).toBe(false);
-    expect((await load({ TRUST_PROXY: 'FALSE' })).server.trustProxy).toBe(false);
+    expect((await load({ TRUST_PROXY: 'FALSE' })).server.trustProxy).toBe(0);
+    expect((await load({ TRUST_PROXY: '2' })).server.trustProxy).toBe(2);
   });
 
   test('an empty variable means "unset"', async () => {

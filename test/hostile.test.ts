@@ -532,6 +532,46 @@ describe('everything else', () => {
   });
 });
 
+describe('control characters in credentials and form fields', () => {
+  const CONTROL = ['\u0000', '\u001b[2J', '\u0008', '\u007f'];
+
+  test.each(CONTROL.map((c) => [JSON.stringify(c), c]))('%s in the e-mail or password of the Developer Tools sign-in: 400 page, no session', async (_n, c) => {
+    for (const fields of [{ email: `a${c}@example.com`, password: 'x' }, { email: 'a@example.com', password: `pass${c}word` }]) {
+      const a = await send('/login', { ...form({ _csrf: csrf, ...fields }, { accept: 'text/html' }), agent: browser });
+      expectRefused(a, [400]);
+      expect(a.type).toMatch(/text\/html/);
+      expect(browser.cookies.has('gl.admin')).toBe(false);
+    }
+  });
+
+  test('a NUL in the e-mail of the OAuth login page: 400 page', async () => {
+    const agent = new UserAgent();
+    const q = new URLSearchParams({
+      client_id: app.clientId, redirect_uri: app.redirectUri, response_type: 'code', scope: 'openid',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+    });
+    const { res } = await agent.follow(await agent.get(`${server.url}/auth?${q}`), `${server.url}/auth?${q}`, server.url);
+    const html = await res.text();
+    const uid = /\/interaction\/([^/"]+)\//.exec(html)![1]!;
+    const a = await send(`/interaction/${uid}/login`, { ...form({ _csrf: formField(html, '_csrf'), email: 'a\u0000@example.com', password: 'x' }, { accept: 'text/html' }), agent });
+    expectRefused(a, [400]);
+    expect(a.type).toMatch(/text\/html/);
+  });
+
+  test.each(['/token', '/token/introspection', '/token/revocation'])('a NUL in the client_id or secret at %s: 4xx OAuth error', async (path) => {
+    const fields: Record<string, string> = path === '/token' ? { grant_type: 'client_credentials' } : { token: 'x' };
+    for (const client of [{ clientId: `${app.clientId}\u0000`, clientSecret: app.clientSecret }, { clientId: app.clientId, clientSecret: 'secret\u0000' }]) {
+      expectRefused(await send(path, form(fields, { authorization: basicAuth(client) })), [400, 401]);
+      expectRefused(await send(path, form({ ...fields, client_id: client.clientId, client_secret: client.clientSecret })), [400, 401]);
+    }
+  });
+
+  test('a NUL in a bearer token (userinfo, admin API): 4xx', async () => {
+    expectRefused(await send('/me', { headers: { authorization: `Bearer ${pat}%00` } }), [400, 401]);
+    expectRefused(await send('/api/v1/access-tokens', { headers: { authorization: `Bearer ${pat.slice(0, 10)}\u0000${pat.slice(11)}`.replace('\u0000', '%00') } }), [400, 401]);
+  });
+});
+
 describe('the whole run', () => {
   // Runs last (tests of a file run in order): every answer above, including the ones this file
   // accepted without reading, went through the server's metrics by status class.

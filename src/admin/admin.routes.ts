@@ -6,6 +6,8 @@ import type { Context, Next } from 'koa';
 import type { Services } from '../services.js';
 import type { User } from '../companies/users.js';
 import { passwordSignIn } from '../companies/sign-in.js';
+import { setPassword } from '../companies/membership.js';
+import { MIN_PASSWORD_LENGTH } from '../companies/users.js';
 import { findConnection, listConnections } from '../ledger/connections.js';
 import { revokeConnection } from '../ledger/revoke-connection.js';
 import { API_SCOPES, TOKEN_SCOPES, describeScope } from '../oidc/scopes.js';
@@ -24,6 +26,8 @@ import { listAuthorizations, revokeUserAuthorization } from '../ledger/authoriza
 import { setCompanyAccess } from '../ledger/company-access.js';
 
 const PAGE = '/settings/developer-tools';
+/** Where the generated first-start admin chooses a password before anything else. */
+const PASSWORD_PAGE = '/settings/password';
 const FLASH = 'gl.flash';
 
 interface PageState {
@@ -59,6 +63,10 @@ export function adminRoutes(services: Services): Router {
       throw new AppError(401, 'unauthenticated', 'Your session has ended. Sign in again.');
     }
     if (session.user.role !== 'admin') throw forbidden('Developer Tools are for company admins. Ask an admin of your company for access.');
+    if (session.user.mustChangePassword && ctx.path !== PASSWORD_PAGE) {
+      if (ctx.method === 'GET') return ctx.redirect(PASSWORD_PAGE);
+      throw forbidden('Choose a new password first.');
+    }
     ctx.state.admin = session.user;
     ctx.state.csrf = session.csrf;
     if (ctx.method === 'POST') {
@@ -106,7 +114,32 @@ export function adminRoutes(services: Services): Router {
     }
     await adminAuth.signIn(ctx, user);
     ctx.status = 303;
-    ctx.redirect(safeNext(form.next));
+    ctx.redirect(user.mustChangePassword ? PASSWORD_PAGE : safeNext(form.next));
+  });
+
+  const renderPassword = async (ctx: Context, error?: string) => {
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await renderPage('change-password', { title: 'Choose a new password', csrf: (ctx.state as PageState).csrf, error });
+  };
+  router.get(PASSWORD_PAGE, requireAdmin, async (ctx) => renderPassword(ctx));
+  router.post(PASSWORD_PAGE, requireAdmin, async (ctx) => {
+    const { admin } = ctx.state as PageState;
+    const form = ctx.state.form as Record<string, string>;
+    const password = form.password ?? '';
+    if (password !== (form.confirm ?? '')) {
+      ctx.status = 400;
+      return renderPassword(ctx, 'The two passwords are not the same.');
+    }
+    if (password.length < MIN_PASSWORD_LENGTH || password.length > 1000) {
+      ctx.status = 400;
+      return renderPassword(ctx, `Choose a password of ${MIN_PASSWORD_LENGTH} to 1000 characters.`);
+    }
+    // Ends every session of this admin (the password changed), then starts this one afresh.
+    await setPassword({ db }, admin, password);
+    await adminAuth.signIn(ctx, { ...admin, mustChangePassword: false });
+    ctx.status = 303;
+    ctx.redirect(PAGE);
   });
 
   router.post('/logout', async (ctx) => {

@@ -128,6 +128,7 @@ export class AdminAuth {
       const session = await this.sessionUser(ctx);
       if (!session) throw unauthenticated();
       if (session.user.role !== 'admin') throw forbidden();
+      if (session.user.mustChangePassword) throw forbidden('Choose a new password first (Developer Tools asks for it).');
       if (!SAFE_METHODS.has(ctx.method)) {
         const sent = ctx.get('x-csrf-token');
         if (!sent || !constantEquals(sent, session.csrf)) throw csrfFailed();

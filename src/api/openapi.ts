@@ -27,7 +27,7 @@ export function adminApiDocument(routes: readonly ApiRoute[], issuer: string) {
     securitySchemes: {
       session: { type: 'apiKey', in: 'cookie', name: 'gl.admin', description: 'Developer Tools sign-in at /login' },
       csrf: { type: 'apiKey', in: 'header', name: 'x-csrf-token', description: 'Required with a session on POST, PATCH and DELETE; shown in the page' },
-      bearer: { type: 'http', scheme: 'bearer', description: 'An access token (glpat_…) of an active admin, with developer_tools:read (GET) or developer_tools:write (any method)' },
+      bearer: { type: 'http', scheme: 'bearer', description: 'An access token (grantledger_pat_…, or glpat_… of the earlier format) of an active admin, with developer_tools:read (GET) or developer_tools:write (any method)' },
     },
     components: {
       Error: errorBodySchema,

@@ -24,6 +24,7 @@ export class UsageError extends Error {
 const OPTION_OF_FIELD: Record<string, string> = {
   name: '--name',
   redirectUris: '--redirect-uri',
+  postLogoutRedirectUris: '--post-logout-redirect-uri',
   grantTypes: '--grant-type',
   public: '--public',
   webhookUrl: '--webhook-url',
@@ -43,7 +44,7 @@ const OPTION_OF_FIELD: Record<string, string> = {
 const NOUN_OF_OPTION: Record<string, string> = { '--scope': 'scope', '--grant-type': 'grant type', '--role': 'role' };
 
 /** Options taken more than once: the message quotes the value at fault. */
-const REPEATABLE = new Set(['--redirect-uri']);
+const REPEATABLE = new Set(['--redirect-uri', '--post-logout-redirect-uri']);
 
 export function describeIssue(issue: InputIssue): string {
   const field = typeof issue.path[0] === 'string' ? issue.path[0] : '';

@@ -2,6 +2,7 @@
 // opened on first use (so a command that fails on its arguments never opens a database), and
 // the place to put its result. main.ts prints the result and closes the database.
 import { loadSettings, prepareDataDir, type Settings } from '../config.js';
+import { useTokenPrefix } from '../tokens/format.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { loadSecretKey } from '../oidc/keys.js';
 import type { MembershipDeps } from '../companies/membership.js';
@@ -20,7 +21,10 @@ export class Runtime {
   #kek: Buffer | undefined;
 
   async #loadSettings(): Promise<Settings> {
-    this.#settings ??= await loadSettings({ logLevel: 'silent' });
+    if (!this.#settings) {
+      this.#settings = await loadSettings({ logLevel: 'silent' });
+      useTokenPrefix(this.#settings.tokens.prefix);
+    }
     return this.#settings;
   }
 

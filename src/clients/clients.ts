@@ -44,11 +44,36 @@ const redirectUri = z.string().max(2000, 'must be at most 2000 characters').supe
   else if (url!.hash) ctx.addIssue({ code: 'custom', message: 'must not have a fragment (#…)' });
 });
 
+/**
+ * A native app (RFC 8252) is one with a private-use-scheme redirect URI, or a public client (no
+ * secret) with an http:// loopback one: oidc-provider then accepts custom schemes and matches
+ * loopback redirects on any port (§7.3), and asks for consent at every authorization (§8.6: a
+ * native app's client_id proves nothing). A confidential app with a loopback redirect URI (a web
+ * app in development) stays a web app: exact matches, remembered consent.
+ */
+export function isNativeApp(uris: readonly unknown[], isPublic: boolean): boolean {
+  return uris.some((u) => {
+    if (typeof u !== 'string') return false;
+    const url = URL.parse(u);
+    if (url === null || url.protocol === 'https:') return false;
+    return url.protocol === 'http:' ? isPublic && LOOPBACK_HOSTS.includes(url.hostname) : true;
+  });
+}
+
+/** `application_type` of an app's metadata: as registered, else from its redirect URIs. */
+export function applicationType(metadata: Record<string, unknown>): 'native' | 'web' {
+  if (metadata.application_type === 'native' || metadata.application_type === 'web') return metadata.application_type;
+  const uris = [metadata.redirect_uris, metadata.post_logout_redirect_uris].flatMap((v) => (Array.isArray(v) ? v : []));
+  return isNativeApp(uris, metadata.token_endpoint_auth_method === 'none') ? 'native' : 'web';
+}
+
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).max(2000, 'must be at most 2000 characters');
 
 export const newAppSchema = z.object({
   name: displayName(),
   redirectUris: z.array(redirectUri).max(20, 'at most 20 redirect URIs').default([]),
+  /** Where RP-initiated logout (`/session/end`) may send people back to. */
+  postLogoutRedirectUris: z.array(redirectUri).max(20, 'at most 20 post-logout redirect URIs').default([]),
   public: z.boolean().default(false),
   grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).default(['authorization_code', 'refresh_token']),
   webhookUrl: httpUrl.optional(),
@@ -68,6 +93,20 @@ export const newAppSchema = z.object({
   }
   if (v.public && v.grantTypes.includes('client_credentials')) {
     ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'a public client cannot use client_credentials' });
+  }
+  // What oidc-provider refuses in a native app: a claimed https:// redirect on loopback.
+  if (isNativeApp([...v.redirectUris, ...v.postLogoutRedirectUris], v.public)) {
+    for (const [field, uris] of [['redirectUris', v.redirectUris], ['postLogoutRedirectUris', v.postLogoutRedirectUris]] as const) {
+      uris.forEach((u, i) => {
+        const url = URL.parse(u);
+        if (url?.protocol === 'https:' && LOOPBACK_HOSTS.includes(url.hostname)) {
+          ctx.addIssue({
+            code: 'custom', path: [field, i], input: u,
+            message: 'must not be https:// on loopback in a native app (one with a custom-scheme or http:// loopback redirect URI): use http://127.0.0.1:<port>/…',
+          });
+        }
+      });
+    }
   }
   if (v.grantTypes.includes('refresh_token') && !v.grantTypes.includes('authorization_code')) {
     ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'refresh_token needs authorization_code' });
@@ -104,6 +143,8 @@ export function appMetadata(app: z.output<typeof newAppSchema>): Record<string, 
   return {
     client_name: app.name,
     redirect_uris: app.redirectUris,
+    application_type: isNativeApp([...app.redirectUris, ...app.postLogoutRedirectUris], app.public) ? 'native' : 'web',
+    ...(app.postLogoutRedirectUris.length ? { post_logout_redirect_uris: app.postLogoutRedirectUris } : {}),
     grant_types: app.grantTypes,
     response_types: app.grantTypes.includes('authorization_code') ? ['code'] : [],
     token_endpoint_auth_method: app.public ? 'none' : 'client_secret_basic',
@@ -195,6 +236,8 @@ export function createClientLookup(db: Database, ttlMs = 60_000) {
     const record = /^[0-9a-f-]{36}$/i.test(clientId) ? await findClient(db, clientId) : undefined;
     const value = record && {
       ...record.metadata,
+      // Apps registered before application_type was stored: derived from their redirect URIs.
+      application_type: applicationType(record.metadata),
       client_id: record.clientId,
       ...(record.secretHash ? { client_secret: record.secretHash } : {}),
       [KIND_PROPERTY]: record.kind,

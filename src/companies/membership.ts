@@ -60,7 +60,7 @@ export async function reactivateUser(deps: Pick<MembershipDeps, 'db'>, user: Use
 export async function setPassword(deps: Pick<MembershipDeps, 'db'>, user: User, password: string): Promise<{ endedAdminSessions: number }> {
   const hash = await hashPassword(validate(z.object({ password: passwordSchema }), { password }).password);
   return deps.db.transaction(async (tx) => {
-    await tx.run('UPDATE users SET password_hash = ? WHERE id = ?', [hash, user.id]);
+    await tx.run('UPDATE users SET password_hash = ?, must_change_password = 0 WHERE id = ?', [hash, user.id]);
     await deleteSessionsOf(tx, user.guid);
     return { endedAdminSessions: (await tx.run('DELETE FROM admin_sessions WHERE user_id = ?', [user.id])).changes };
   });

@@ -23,6 +23,8 @@ export interface User {
   role: Role;
   active: boolean;
   company: Company;
+  /** The generated first-start admin: the next sign-in asks for a new password. */
+  mustChangePassword?: boolean;
 }
 
 interface UserRow {
@@ -32,13 +34,14 @@ interface UserRow {
   name: string;
   role: Role;
   active: number;
+  must_change_password: number;
   password_hash: string;
   company_id: number;
   company_guid: string;
   company_name: string;
 }
 
-const USER_SELECT = `SELECT u.id, u.guid, u.email, u.name, u.role, u.active, u.password_hash,
+const USER_SELECT = `SELECT u.id, u.guid, u.email, u.name, u.role, u.active, u.must_change_password, u.password_hash,
   c.id AS company_id, c.guid AS company_guid, c.name AS company_name
   FROM users u JOIN companies c ON c.id = u.company_id`;
 
@@ -46,6 +49,7 @@ function toUser(row: UserRow): User {
   return {
     id: row.id, guid: row.guid, email: row.email, name: row.name, role: row.role, active: row.active === 1,
     company: { id: row.company_id, guid: row.company_guid, name: row.company_name },
+    ...(row.must_change_password === 1 ? { mustChangePassword: true } : {}),
   };
 }
 

@@ -39,11 +39,16 @@ export interface GatewayOptions {
   agent?: http.Agent;
   /** Allow http:// to a host other than loopback (secrets in the clear). Default false. */
   allowInsecureHttp?: boolean;
-  /** Accept DPoP-bound tokens with `Authorization: DPoP` and a valid proof. Default true. */
+  /**
+   * Accept DPoP-bound tokens with `Authorization: DPoP` and a valid proof. Default: on when
+   * `publicOrigin` is given (a proof's `htu` is checked against it), off otherwise; `true`
+   * without `publicOrigin` is a configuration error.
+   */
   dpop?: boolean;
   /**
    * The origin clients use to reach this API (e.g. https://api.example.com), for the `htu` of
-   * DPoP proofs. Default: the request's origin as Koa sees it (set app.proxy behind a proxy).
+   * DPoP proofs. Never taken from the request: `Host` and `X-Forwarded-Host` are the client's
+   * to choose, so a proof made for another server would pass.
    */
   publicOrigin?: string;
   /** Called for each 503 (authorization server unreachable, timed out, 5xx, bad credentials, …). */
@@ -84,8 +89,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   const timeoutMs = positiveInt(options.timeoutMs ?? 2000, 'timeoutMs', 1, 60_000);
   const cacheTtlMs = positiveInt(options.cacheTtlMs ?? 0, 'cacheTtlMs', 0, 3_600_000);
   const cacheMax = positiveInt(options.cacheMaxEntries ?? 10_000, 'cacheMaxEntries', 1, 10_000_000);
-  const dpopEnabled = options.dpop ?? true;
   const publicOrigin = options.publicOrigin === undefined ? undefined : new URL(options.publicOrigin).origin;
+  if (options.dpop === true && publicOrigin === undefined) {
+    throw new TypeError('dpop needs publicOrigin (the origin clients use to reach this API, e.g. https://api.example.com): DPoP proofs name it in htu');
+  }
+  const dpopEnabled = options.dpop ?? publicOrigin !== undefined;
   const refusals = new Refusals(options.realm ?? 'api');
   const client = new IntrospectionClient({
     issuer: options.issuer,
@@ -110,10 +118,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     return verdict;
   }
 
-  function requestUrl(ctx: Context): string {
+  /** The URL a DPoP proof must name: our configured public origin + the request's path. */
+  function requestUrl(ctx: Context, origin: string): string {
     const q = ctx.originalUrl.indexOf('?');
-    // Koa 3's ctx.origin is the Origin request header: build the request's own origin.
-    const url = new URL(q === -1 ? ctx.originalUrl : ctx.originalUrl.slice(0, q), publicOrigin ?? `${ctx.protocol}://${ctx.host}`);
+    const url = new URL(q === -1 ? ctx.originalUrl : ctx.originalUrl.slice(0, q), origin);
     return url.origin + url.pathname;
   }
 
@@ -136,7 +144,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         const proof = ctx.headers.dpop;
         if (typeof proof !== 'string') return refuse(ctx, refusals.invalidProof('send one DPoP header with the proof'));
         try {
-          proofKey = await verifyProof(proof, { method: ctx.method, url: requestUrl(ctx), token }, replay);
+          proofKey = await verifyProof(proof, { method: ctx.method, url: requestUrl(ctx, publicOrigin!), token }, replay);
         } catch (err) {
           if (err instanceof DpopProofError) return refuse(ctx, refusals.invalidProof(err.message));
           throw err;

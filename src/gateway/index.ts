@@ -21,8 +21,8 @@
 //     query string is refused with 400), or `Authorization: DPoP <token>` + a `DPoP` proof;
 //   - asks grantledger's RFC 7662 introspection endpoint (discovered once from the issuer's
 //     /.well-known/openid-configuration), authenticated with the gateway's client_secret_basic,
-//     over keep-alive connections; OAuth access tokens, access tokens (glpat_…) and API keys
-//     (glak_…) are all answered there;
+//     over keep-alive connections; OAuth access tokens, access tokens (grantledger_pat_…) and API
+//     keys (grantledger_key_…) are all answered there;
 //   - accepts access tokens only — see acceptance.ts for the exact rule (active, an auth_type,
 //     a token_type, a company, well-typed fields); a refresh token never passes;
 //   - checks that every scope the route requires was granted;
@@ -33,8 +33,9 @@
 //   - answers 503 (Retry-After: 5) when grantledger cannot be asked — unreachable, timeout
 //     (`timeoutMs`, default 2 s), 5xx, refused gateway credentials, garbage: never a pass;
 //   - DPoP-bound tokens (an app that used DPoP at the token endpoint) pass only as
-//     `Authorization: DPoP <token>` with a valid proof of the bound key (dpop.ts; behind a proxy
-//     set `publicOrigin`, or app.proxy, so `htu` can be checked); as a bearer token they get 401.
+//     `Authorization: DPoP <token>` with a valid proof of the bound key (dpop.ts), when the
+//     gateway knows its `publicOrigin` (the `htu` is checked against it, never against the
+//     client-chosen Host); as a bearer token they get 401.
 //
 // Caching is off by default (`cacheTtlMs: 0`): revoking an app, a token or an API key in
 // grantledger is refused by the very next request. With `cacheTtlMs: N`, accepted answers are

@@ -156,3 +156,14 @@ export function introspectionPipeline(deps: IntrospectionDeps) {
     ctx.body = state.answer;
   };
 }
+
+/**
+ * No CORS at the introspection endpoint: it is for servers (gateways) holding a secret, never
+ * for browsers. oidc-provider answers CORS there by default (`*` without an Origin, preflights
+ * with 204): every `Access-Control-*` header is removed, so a browser never lets a page read it.
+ */
+export async function noIntrospectionCors(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  if (ctx.path !== '/token/introspection') return;
+  for (const name of Object.keys(ctx.response.headers)) if (name.startsWith('access-control-')) ctx.remove(name);
+}

@@ -1,6 +1,7 @@
 // oidc-provider configuration: our store, our interactions, PKCE S256 for every client, refresh
 // rotation with reuse detection, client credentials bound to a company, opaque access tokens,
 // introspection restricted to gateways and to a token's own client.
+import { pinOrigin } from '../shared/http.js';
 import Provider from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { Settings } from '../config.js';
@@ -177,7 +178,10 @@ export function createProvider(opts: {
   };
 
   const provider = new Provider(settings.server.issuer, configuration);
-  provider.proxy = settings.server.trustProxy;
+  // The provider is a Koa app of its own: mounted in ours it sees our requests, and the
+  // dispatcher (../dispatch.ts) also hands it the token, introspection, revocation and userinfo
+  // requests directly — so it gets the same proxy hops and the issuer's origin (pinOrigin).
+  pinOrigin(provider, settings.server.issuer, settings.server.trustProxy);
 
   // Client secrets are stored as SHA-256: compare the hash of the presented secret with the
   // current one and, during a rotation's overlap, the previous one — read apart from the cached

@@ -17,7 +17,7 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { packageRoot } from '../shared/paths.js';
-import { computed, noDefault, setting, type Infer } from './define.js';
+import { computed, noDefault, setting, SettingsError, type Infer } from './define.js';
 import type { Refinement } from './resolve.js';
 import { DEFAULT_ROLE_BOUNDS } from '../authz/policy.js';
 
@@ -48,12 +48,31 @@ export const descriptors = {
       default: computed('`http://localhost:$PORT`', (get) => `http://localhost:${Number(get('server.port')) || 3000}`),
     }),
     trustProxy: setting({
-      env: 'TRUST_PROXY', doc: 'honour `X-Forwarded-*` from a TLS-terminating proxy in front of the server.',
-      schema: z.boolean(), default: false,
+      env: 'TRUST_PROXY',
+      doc: 'proxy hops in front of the server whose `X-Forwarded-For` to trust: the client IP (for throttling and logs) is the n-th address from the right, never a client-chosen leftmost one. `true` = 1, `false` = 0 (the socket address). URLs never follow `X-Forwarded-Host`: they come from `ISSUER`.',
+      schema: z.union([z.boolean(), count.min(0).max(20)]).transform((v) => (typeof v === 'number' ? v : v ? 1 : 0)),
+      default: 0,
+      parseEnv: (raw) => {
+        if (/^true$/i.test(raw)) return true;
+        if (/^false$/i.test(raw)) return false;
+        if (/^\d{1,2}$/.test(raw)) return Number(raw);
+        throw new SettingsError(`invalid setting TRUST_PROXY=${raw}: use true, false or a number of proxy hops`);
+      },
     }),
     workers: setting({
       env: 'WORKERS', doc: 'worker processes `npm start` runs (node:cluster), sharing one port.',
       schema: count.min(1).max(64), default: 1,
+    }),
+    metricsToken: setting({
+      env: 'METRICS_TOKEN',
+      doc: 'when set, `/metrics` answers only requests with `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).',
+      schema: z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
+      default: noDefault('`/metrics` is open (keep it off the public network)'),
+    }),
+    clientAuthRateLimit: setting({
+      env: 'CLIENT_AUTH_RATE_LIMIT',
+      doc: 'failed client authentications allowed per client_id × client IP and minute at the token, introspection and revocation endpoints (then 429 with `Retry-After`), shared by all instances.',
+      schema: count.min(1), default: 20,
     }),
     maxBodyBytes: setting({
       env: 'MAX_BODY_BYTES', doc: 'largest request body accepted by the admin API and forms (bytes).',
@@ -124,6 +143,12 @@ export const descriptors = {
     interactionTtl: setting({
       env: 'INTERACTION_TTL', doc: 'time a user has to finish a login/consent page.',
       schema: seconds, default: 3600, unit: 'seconds',
+    }),
+    prefix: setting({
+      env: 'TOKEN_PREFIX',
+      doc: 'product prefix of new access tokens and API keys: `<prefix>_pat_…`, `<prefix>_key_…` (register it with secret scanners). Tokens with the default prefix and the earlier `glpat_`/`glak_` ones keep working.',
+      schema: z.string().regex(/^[a-z][a-z0-9]{1,31}$/, 'use 2 to 32 lowercase letters and digits, starting with a letter'),
+      default: 'grantledger',
     }),
     lastUsedInterval: setting({
       env: 'LAST_USED_INTERVAL',

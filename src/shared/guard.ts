@@ -10,7 +10,7 @@
 //     not a hot path, and a presenter that starts leaking a field must never reach a client.
 import type { Context, Next } from 'koa';
 import type { z } from 'zod';
-import { badRequest, notFound } from './errors.js';
+import { AppError, badRequest, notFound } from './errors.js';
 import { readForm, readJson } from './http.js';
 
 /** Default body limit when the route does not set one (config `server.maxBodyBytes`). */
@@ -86,7 +86,15 @@ export function guard<C extends GuardConfig>(config: C, handler: GuardedHandler<
       else invalid = result.error;
     }
     if (config.body && !invalid) {
-      const raw = config.form ? await readForm(ctx, limit) : await readJson(ctx, limit);
+      let raw: unknown;
+      try {
+        raw = config.form ? await readForm(ctx, limit) : await readJson(ctx, limit);
+      } catch (err) {
+        // A form refused as a whole (control characters, not UTF-8) is answered like any invalid field.
+        if (!(config.form && config.invalid && err instanceof AppError && err.status === 400)) throw err;
+        await config.invalid(ctx, err.message);
+        return;
+      }
       const result = config.body.safeParse(raw);
       if (result.success) body = result.data;
       else invalid = result.error;

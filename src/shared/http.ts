@@ -1,10 +1,33 @@
 // HTTP plumbing for our own routes (never in front of oidc-provider's): bounded body parsing,
-// CSRF checks, security headers, the error renderer and the request logger.
+// CSRF checks, security headers, the error renderer and the request logger; and, for the whole
+// app, where a request comes from (trusted proxy hops) and which URL it is for (ISSUER only).
+import type Koa from 'koa';
 import type { Context, Next } from 'koa';
 import { AppError, badRequest, csrfFailed, payloadTooLarge, unsupportedMediaType } from './errors.js';
 import { constantEquals, randomSecret } from './crypto.js';
 import { requestLine, type Logger } from './logger.js';
+import { UNPRINTABLE } from './validation.js';
 import { renderPage } from './views.js';
+
+/**
+ * The app trusts `hops` proxies: the client IP is the `hops`-th address from the right of
+ * `X-Forwarded-For` (Koa's `maxIpsCount`), so a client-chosen leftmost value is never used.
+ * Every URL the app builds (oidc-provider's discovery, form actions and redirects, from
+ * `ctx.href`) comes from `issuer`: the request's host and protocol are pinned to it, whatever
+ * `Host`, `X-Forwarded-Host` or `X-Forwarded-Proto` say. Getters on the app's request
+ * prototype: no per-request work.
+ */
+export function pinOrigin(app: Koa, issuer: string, hops: number): void {
+  app.proxy = hops > 0;
+  app.maxIpsCount = hops;
+  const url = new URL(issuer);
+  const protocol = url.protocol.slice(0, -1);
+  Object.defineProperties(app.request, {
+    host: { get: () => url.host, configurable: true },
+    hostname: { get: () => url.hostname, configurable: true },
+    protocol: { get: () => protocol, configurable: true },
+  });
+}
 
 async function readRaw(ctx: Context, limit: number): Promise<string> {
   const declared = Number(ctx.get('content-length') || 0);
@@ -41,7 +64,12 @@ async function parseForm(ctx: Context, limit: number): Promise<Record<string, st
   if (!ctx.is('application/x-www-form-urlencoded')) throw unsupportedMediaType('application/x-www-form-urlencoded');
   const params = new URLSearchParams(await readRaw(ctx, limit));
   const out: Record<string, string> = Object.create(null);
-  for (const [k, v] of params) out[k] = v;
+  for (const [k, v] of params) {
+    // The one check for every field of every form (credentials included): no control
+    // characters reach a lookup (PostgreSQL rejects NUL in text) or a page.
+    if (UNPRINTABLE.test(k) || UNPRINTABLE.test(v)) throw badRequest('A form field contains control characters, which are not allowed.');
+    out[k] = v;
+  }
   return out;
 }
 
@@ -76,22 +104,26 @@ export function checkFormCsrf(ctx: Context, submitted: string | undefined): void
   if (!expected || typeof submitted !== 'string' || !constantEquals(expected, submitted)) throw csrfFailed();
 }
 
+const CSP = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * Security headers. The content security policy is set *before* the response is made, because
+ * oidc-provider adds the sha256 of its own inline scripts (the form_post auto-submit, the
+ * end-session form without a session) to the `script-src` of the policy it finds: those run,
+ * nothing else inline does (no 'unsafe-inline'). Answers that are not pages drop it.
+ */
 export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
+  ctx.set('content-security-policy', CSP);
   await next();
   ctx.set('x-content-type-options', 'nosniff');
   ctx.set('referrer-policy', 'no-referrer');
-  if (ctx.response.is('html')) {
-    ctx.set('x-frame-options', 'DENY');
-    ctx.set(
-      'content-security-policy',
-      "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
-  }
+  if (ctx.response.is('html')) ctx.set('x-frame-options', 'DENY');
+  else ctx.remove('content-security-policy');
 }
 
 /** Does this request want JSON (API) rather than a page? */
 export function wantsJson(ctx: Context): boolean {
-  return ctx.path.startsWith('/api/') || ctx.path.startsWith('/operator/') || (!ctx.accepts('html') && !!ctx.accepts('json'));
+  return ctx.path.startsWith('/api/') || ctx.path.startsWith('/operator/') || ctx.path.startsWith('/credentials/') || (!ctx.accepts('html') && !!ctx.accepts('json'));
 }
 
 export function errorHandler(logger: Logger) {

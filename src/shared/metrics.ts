@@ -50,6 +50,11 @@ export class Metrics {
   readonly introspections = new Counter({
     name: 'grantledger_introspections_total', help: 'Introspection answers by auth type and activity.', labelNames: ['auth_type', 'active'], registers: [this.registry],
   });
+  readonly clientAuthFailures = new Counter({
+    name: 'grantledger_client_auth_failures_total',
+    help: 'Failed client authentications at the token, introspection and revocation endpoints, by endpoint and whether the answer was 429 (throttled).',
+    labelNames: ['endpoint', 'throttled'], registers: [this.registry],
+  });
   readonly revocations = new Counter({ name: 'grantledger_connections_revoked_total', help: 'Connected apps revoked.', registers: [this.registry] });
   readonly revokedTokens = new Counter({ name: 'grantledger_revoked_tokens_total', help: 'Tokens, codes and grants deleted by revocations.', registers: [this.registry] });
   readonly webhooks = new Counter({

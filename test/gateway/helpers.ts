@@ -5,6 +5,7 @@ import { createServer as createTcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
+import { freePort } from '../helpers/http.js';
 import { createGateway, type Gateway, type GatewayOptions, type GatewayState } from '../../src/gateway/index.js';
 
 export interface TestApi {
@@ -13,9 +14,14 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** A V2 API with a few routes; each answers what the handler saw in ctx.state.auth. */
-export async function startApi(options: GatewayOptions): Promise<TestApi> {
-  const gateway = createGateway(options);
+/**
+ * A V2 API with a few routes; each answers what the handler saw in ctx.state.auth. `options`
+ * may be built from the API's own URL (e.g. `publicOrigin` for DPoP).
+ */
+export async function startApi(options: GatewayOptions | ((url: string) => GatewayOptions)): Promise<TestApi> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const gateway = createGateway(typeof options === 'function' ? options(url) : options);
   const router = new Router<GatewayState>();
   const seen = (ctx: Koa.ParameterizedContext<GatewayState>) => {
     ctx.body = { auth: ctx.state.auth };
@@ -29,9 +35,9 @@ export async function startApi(options: GatewayOptions): Promise<TestApi> {
   });
   const app = new Koa<GatewayState>();
   app.use(router.routes());
-  const server = await listen(app.callback());
+  const server = await listen(app.callback(), port);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
     gateway,
     async close() {
       gateway.close();

@@ -42,7 +42,7 @@ beforeAll(async () => {
   ({ server, companyGuid, user: member, app, gateway: gatewayCreds, config } = await startOAuthWorld({}, { role: 'manager' }));
   admin = await makeUser(server.db, companyGuid, 'admin');
   adminPat = (await createToken(server.db, admin.user, { kind: 'access_token', name: 'admin', scopes: ['company:read', 'developer_tools:write'], expiresAt: null })).token;
-  api = await startApi(gatewayOptions());
+  api = await startApi((url) => gatewayOptions({ publicOrigin: url }));
 });
 afterAll(async () => {
   await api?.close();
@@ -441,6 +441,23 @@ describe('DPoP-bound tokens', () => {
     } finally {
       await proxied.close();
     }
+  });
+
+  test('htu is checked against publicOrigin, never the Host header the client sends', async () => {
+    const url = `${api.url}/v2/schedules`;
+    const res = await call(url, { authorization: `DPoP ${dpopToken}`, headers: { dpop: await proof({ htu: 'http://evil.test/v2/schedules' }), host: 'evil.test', 'x-forwarded-host': 'evil.test' } });
+    expectProofRefused(res);
+  });
+
+  test('without publicOrigin a gateway accepts no DPoP (it could not check htu); dpop: true without it fails at start-up', async () => {
+    const plain = await startApi(gatewayOptions());
+    try {
+      const url = `${plain.url}/v2/schedules`;
+      expect((await send(url, await proof({ htu: url }))).status).toBe(401);
+    } finally {
+      await plain.close();
+    }
+    expect(() => createGateway({ ...gatewayOptions(), dpop: true })).toThrow(/dpop needs publicOrigin/);
   });
 
   test('an unbound token with the DPoP scheme, even with a valid proof: 401 invalid_token', async () => {

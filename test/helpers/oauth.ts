@@ -49,11 +49,16 @@ export class UserAgent {
     });
   }
 
-  /** Follows redirects within `origin`; stops at the first response that is not a redirect or leaves it. */
-  async follow(res: Response, base: string, origin: string): Promise<{ res: Response; url: string }> {
+  /**
+   * Follows redirects within `origin`; stops at the first response that is not a redirect or
+   * leaves it. A redirect to `alias` (the public issuer of several processes, as behind a load
+   * balancer) is sent to `origin` instead.
+   */
+  async follow(res: Response, base: string, origin: string, alias?: string): Promise<{ res: Response; url: string }> {
     let url = base;
     while (res.status >= 300 && res.status < 400) {
       url = new URL(res.headers.get('location')!, url).href;
+      if (alias && alias !== origin && url.startsWith(`${alias}/`)) url = origin + url.slice(alias.length);
       if (!url.startsWith(origin)) return { res, url };
       await res.arrayBuffer(); // read, so the connection is free for the next request (the bench walks thousands)
       res = await this.get(url);
@@ -85,6 +90,8 @@ export interface AuthorizeOptions {
   agent?: UserAgent;
   extra?: Record<string, string>;
   codeVerifier?: string;
+  /** The public issuer when `server` is one of several processes behind it (redirects to it go to `server`). */
+  issuer?: string;
 }
 
 export interface AuthorizeResult {
@@ -121,7 +128,7 @@ export async function authorize(
     state,
     ...opts.extra,
   });
-  let { res, url: at } = await agent.follow(await agent.get(url.href), url.href, server.url);
+  let { res, url: at } = await agent.follow(await agent.get(url.href), url.href, server.url, opts.issuer);
   let loginShown = false;
   let consentShown = false;
   for (let step = 0; step < 4 && !at.startsWith(app.redirectUri); step++) {
@@ -140,7 +147,7 @@ export async function authorize(
     } else {
       throw new Error(`unknown page at ${at}`);
     }
-    ({ res, url: at } = await agent.follow(res, `${server.url}/interaction/${uid}`, server.url));
+    ({ res, url: at } = await agent.follow(res, `${server.url}/interaction/${uid}`, server.url, opts.issuer));
   }
   if (!at.startsWith(app.redirectUri)) throw new Error(`never reached the redirect URI (at ${at})`);
   await res.arrayBuffer();

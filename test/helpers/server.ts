@@ -5,7 +5,7 @@ import { loadSettings, type Settings, type SettingsOverrides } from '../../src/c
 import { createCompany, createUser, type Role, type User } from '../../src/companies/users.js';
 import { findUserByGuid } from '../../src/companies/users.js';
 import { randomSecret } from '../../src/shared/crypto.js';
-import { createLogger } from '../../src/shared/logger.js';
+import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { startServer, type PrepareOptions, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { freePort, type ClientCredentials } from './http.js';
@@ -28,14 +28,16 @@ export async function testSettings(port: number, overrides: SettingsOverrides = 
   }, { ...process.env, NODE_ENV: 'test' });
 }
 
+/** `logger`: where the server logs (e.g. a memory destination a test reads), instead of nowhere. */
 export async function startTestServer(
-  overrides: SettingsOverrides = {}, database?: TestDatabase, start: Pick<PrepareOptions, 'beforeProvider'> = {},
+  overrides: SettingsOverrides = {}, database?: TestDatabase,
+  opts: { logger?: Logger; onBootstrap?: PrepareOptions['onBootstrap']; beforeProvider?: PrepareOptions['beforeProvider'] } = {},
 ): Promise<TestServer> {
   const ownDatabase = !database;
   const dbh = database ?? (await createTestDatabase());
   const port = await freePort();
   const settings = await testSettings(port, overrides);
-  const running = await startServer(settings, { db: dbh.db, logger: createLogger(settings.logLevel), ...start });
+  const running = await startServer(settings, { db: dbh.db, logger: opts.logger ?? createLogger(settings.logLevel), onBootstrap: opts.onBootstrap, beforeProvider: opts.beforeProvider });
   return {
     url: running.url, settings, running, database: dbh, db: dbh.db,
     async close() {

@@ -84,9 +84,10 @@ async function holdTokens(viaUrl: string): Promise<Held> {
   const admin = await makeUser(one.db, company.guid, 'admin');
   const user = await makeUser(one.db, company.guid, 'employee');
   const via = { url: viaUrl };
-  const c = await connectUser(via, await configVia(viaUrl), app, user);
+  // Every URL the server hands out is the shared issuer's: follow them to `via`, as a balancer would.
+  const c = await connectUser(via, await configVia(viaUrl), app, user, { issuer: one.url });
   // The admin gives the app company-wide access (client credentials for the company).
-  await connectUser(via, await configVia(viaUrl), app, admin, { scope: 'openid schedules:read company_access' });
+  await connectUser(via, await configVia(viaUrl), app, admin, { scope: 'openid schedules:read company_access', issuer: one.url });
   const first = await refresh(via, app, c.refreshToken); // the chain continues on `via`
   expect(first.status).toBe(200);
   const cc = await clientCredentials(via, app, company.guid);

@@ -34,7 +34,7 @@ describe('documents generated from the descriptors', () => {
 
   test('the table has a row per setting and notes what config/production.js changes', () => {
     const table = renderReadmeTable(descriptors, { server: { trustProxy: true }, logLevel: 'info' });
-    expect(table).toContain('| `TRUST_PROXY` | `server.trustProxy` | `false` (`true` in production) |');
+    expect(table).toContain('| `TRUST_PROXY` | `server.trustProxy` | `0` (`true` in production) |');
     expect(table).toContain('| `LOG_LEVEL` | `logLevel` | `info` |'); // same value: no note
     expect(table).toContain('| `ISSUER` | `server.issuer` | `http://localhost:$PORT` |');
     expect(table).toContain('| `REFRESH_TOKEN_TTL` | `tokens.refreshTokenTtl` | `2592000` s (30 d) |');

@@ -61,10 +61,10 @@ describe('each variable is read by the type of its setting', () => {
     expect(s.roles).toEqual({ owner: ['company:write'] }); // the whole value, not merged into the default
   });
 
-  test('the real descriptors: PORT is a number, TRUST_PROXY a boolean, HOST text', async () => {
+  test('the real descriptors: PORT is a number, TRUST_PROXY a hop count, HOST text', async () => {
     const s = await loadSettings({}, { NODE_ENV: 'development', PORT: '8080', TRUST_PROXY: '1', HOST: '127.0.0.1' });
     expect(s.server.port).toBe(8080);
-    expect(s.server.trustProxy).toBe(true);
+    expect(s.server.trustProxy).toBe(1);
     expect(s.server.host).toBe('127.0.0.1');
   });
 

@@ -239,7 +239,7 @@ describe('legacy API keys are deprecated', () => {
   test('POST /api-keys answers 201 with a Deprecation header and a Link rel="deprecation" to the access-token docs', async () => {
     const res = await session.api('POST', '/api-keys', { name: 'Legacy integration' });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ name: 'Legacy integration', deprecated: true, token: expect.stringMatching(/^glak_/) });
+    expect(res.body).toMatchObject({ name: 'Legacy integration', deprecated: true, token: expect.stringMatching(/^grantledger_key_/) });
     expect(res.headers.get('cache-control')).toBe('no-store');
     // RFC 9745: an RFC 9651 date, `@<epoch seconds>`, in the past (deprecated already).
     const deprecation = res.headers.get('deprecation');

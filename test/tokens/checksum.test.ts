@@ -26,12 +26,14 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-/** `value` with the character at `i` replaced by another base62 digit: same shape, wrong checksum. */
-function typo(value: string, i: number): string {
+/** `value` with the character at `at` (after the prefix) replaced by another base62 digit: same shape, wrong checksum. */
+function typo(value: string, at: number): string {
+  // Positions are counted as in the earlier 6-character prefix (glpat_): past the prefix.
+  const i = at + 'grantledger_pat_'.length - 'glpat_'.length;
   const replacement = value[i] === 'a' ? 'b' : 'a';
   const changed = value.slice(0, i) + replacement + value.slice(i + 1);
   expect(changed).toHaveLength(value.length);
-  expect(changed).toMatch(/^(glpat_|glak_)[0-9A-Za-z]{49}$/);
+  expect(changed).toMatch(/^grantledger_(pat|key)_[0-9A-Za-z]{49}$/);
   expect(parseToken(changed)).toBeUndefined();
   return changed;
 }

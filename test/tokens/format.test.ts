@@ -1,7 +1,9 @@
 // The token format: recognisable prefix, ≥ 256 bits of randomness, a checksum that rejects any
 // single mistyped character before a database lookup.
 import { describe, expect, test } from '@jest/globals';
-import { PREFIX, generateToken, hasOwnPrefix, parseToken, type TokenKind } from '../../src/tokens/format.js';
+import { DEFAULT_TOKEN_PREFIX, LEGACY_PREFIX, generateToken, hasOwnPrefix, parseToken, prefixOf, useTokenPrefix, type TokenKind } from '../../src/tokens/format.js';
+
+const PREFIX: Record<TokenKind, string> = { access_token: 'grantledger_pat_', api_key: 'grantledger_key_' };
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const KINDS: TokenKind[] = ['access_token', 'api_key'];
@@ -21,7 +23,7 @@ function* singleCharVariants(token: string): Generator<string> {
 describe('token format', () => {
   test.each(KINDS)('%s: prefix, length and alphabet', (kind) => {
     const token = generateToken(kind);
-    expect(PREFIX).toEqual({ access_token: 'glpat_', api_key: 'glak_' });
+    expect(prefixOf(kind)).toBe(PREFIX[kind]);
     expect(token.startsWith(PREFIX[kind])).toBe(true);
     expect(token).toHaveLength(PREFIX[kind].length + BODY + CHECK);
     expect(token.slice(PREFIX[kind].length)).toMatch(/^[0-9A-Za-z]+$/);
@@ -40,7 +42,7 @@ describe('token format', () => {
     // fewer than 256 random bits were drawn, the leading digits would be stuck at '0'.
     const seen = Array.from({ length: BODY }, () => new Set<string>());
     for (let n = 0; n < 4000; n++) {
-      const body = generateToken(n % 2 ? 'access_token' : 'api_key').replace(/^(glpat_|glak_)/, '').slice(0, BODY);
+      const body = generateToken(n % 2 ? 'access_token' : 'api_key').replace(/^grantledger_(pat|key)_/, '').slice(0, BODY);
       for (let i = 0; i < BODY; i++) seen[i]!.add(body[i]!);
     }
     const incomplete = seen.map((s, i) => [i, s.size] as const).filter(([, size]) => size !== 62);
@@ -79,27 +81,54 @@ describe('token format', () => {
 
   test('the checksum covers the random part: a valid-looking body with the wrong checksum is rejected', () => {
     const token = generateToken('access_token');
-    const body = token.slice(6, 6 + BODY);
-    const check = token.slice(6 + BODY);
+    const P = PREFIX.access_token.length;
+    const body = token.slice(P, P + BODY);
+    const check = token.slice(P + BODY);
     // Swap two different adjacent characters of the body (a classic typo): still the right shape.
     const i = [...body].findIndex((c, k) => k < BODY - 1 && c !== body[k + 1]);
     const swapped = body.slice(0, i) + body[i + 1] + body[i] + body.slice(i + 2);
-    expect(parseToken(`glpat_${swapped}${check}`)).toBeUndefined();
+    expect(parseToken(`grantledger_pat_${swapped}${check}`)).toBeUndefined();
     // The checksum of another token on this body: rejected.
     const other = generateToken('access_token');
-    expect(parseToken(`glpat_${body}${other.slice(6 + BODY)}`)).toBeUndefined();
+    expect(parseToken(`grantledger_pat_${body}${other.slice(P + BODY)}`)).toBeUndefined();
   });
 
   test('malformed values are rejected', () => {
     const token = generateToken('access_token');
     for (const value of [
-      '', 'glpat_', 'glak_', token.slice(0, -1), `${token}x`, ` ${token}`, `${token} `, `${token}\n`,
-      token.toUpperCase(), `GLPAT_${token.slice(6)}`, `ghp_${token.slice(6)}`, token.replace('glpat_', 'glpat-'),
+      '', 'glpat_', 'glak_', 'grantledger_pat_', token.slice(0, -1), `${token}x`, ` ${token}`, `${token} `, `${token}\n`,
+      token.toUpperCase(), `GRANTLEDGER_PAT_${token.slice(16)}`, `ghp_${token.slice(16)}`, token.replace('grantledger_pat_', 'grantledger-pat-'),
+      `grantledger_key_${token.slice(16)}`.replace('_key_', '_kye_'), `other_pat_${token.slice(16)}`, `glpat-${token.slice(16)}`,
       'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln', 'not a token',
     ]) {
       expect(parseToken(value)).toBeUndefined();
     }
     expect(hasOwnPrefix('ghp_abc')).toBe(false);
     expect(hasOwnPrefix('x'.repeat(43))).toBe(false);
+  });
+
+  test('tokens of the earlier format (glpat_, glak_) with a valid checksum keep parsing', () => {
+    for (const kind of ['access_token', 'api_key'] as const) {
+      const legacy = LEGACY_PREFIX[kind] + generateToken(kind).slice(PREFIX[kind].length);
+      expect(parseToken(legacy)).toBe(kind);
+      expect(hasOwnPrefix(legacy)).toBe(true);
+    }
+  });
+
+  test('TOKEN_PREFIX: new tokens carry it; the default prefix and the earlier format keep parsing', () => {
+    const before = generateToken('access_token');
+    try {
+      useTokenPrefix('acme');
+      const token = generateToken('api_key');
+      expect(token).toMatch(/^acme_key_[0-9A-Za-z]{49}$/);
+      expect(parseToken(token)).toBe('api_key');
+      expect(parseToken(before)).toBe('access_token');
+      expect(parseToken(`glpat_${before.slice(16)}`)).toBe('access_token');
+      expect(parseToken(`other_pat_${before.slice(16)}`)).toBeUndefined();
+      expect(() => useTokenPrefix('Bad_Prefix')).toThrow(/lowercase/);
+    } finally {
+      useTokenPrefix(DEFAULT_TOKEN_PREFIX);
+    }
+    expect(parseToken(`acme_pat_${before.slice(16)}`)).toBeUndefined();
   });
 });

@@ -121,7 +121,7 @@ async function runScenario(server: TestServer, company: Company, admin: TestUser
   expect(form.status).toBe(201);
   const page = await form.text();
   const fromPage = /id="new-token-value" readonly value="([^"]+)"/.exec(page)?.[1];
-  expect(fromPage).toMatch(/^glpat_/);
+  expect(fromPage).toMatch(/^grantledger_pat_/);
   expect(page).toContain('It will not be shown again');
   tokens.push(fromPage!);
   names.push('Made in the page');
@@ -173,7 +173,7 @@ async function runScenario(server: TestServer, company: Company, admin: TestUser
   const reloaded = await session.agent.get(`${server.url}/settings/developer-tools`);
   expect(reloaded.status).toBe(200);
   const html = await reloaded.text();
-  for (const t of tokens) if (t.startsWith('glpat_')) expect(html).toContain(`…${t.slice(-4)}`);
+  for (const t of tokens) if (t.startsWith('grantledger_pat_')) expect(html).toContain(`…${t.slice(-4)}`);
   expect(html).not.toContain('new-token-value');
   responses.push(html);
 

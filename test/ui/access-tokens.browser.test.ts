@@ -67,7 +67,7 @@ describe('Developer Tools › access tokens and API keys, in a browser', () => {
     expect(await created.textContent()).toContain('Payroll export');
     expect(await created.textContent()).toContain('It will not be shown again');
     const token = await page.inputValue('#new-token-value');
-    expect(token).toMatch(/^glpat_[0-9A-Za-z]{49}$/);
+    expect(token).toMatch(/^grantledger_pat_[0-9A-Za-z]{49}$/);
 
     // Copy, then read the clipboard back.
     // (Browser-side code is passed as strings: the TypeScript project has no DOM types.)
@@ -151,7 +151,7 @@ describe('Developer Tools › access tokens and API keys, in a browser', () => {
     await Promise.all([page.waitForURL(/api-keys#new-token$/), section.locator('button[type=submit]', { hasText: 'Create API key' }).click()]);
     expect(await page.locator('#new-token').textContent()).toContain('It will not be shown again');
     const key = await page.inputValue('#new-token-value');
-    expect(key).toMatch(/^glak_[0-9A-Za-z]{49}$/);
+    expect(key).toMatch(/^grantledger_key_[0-9A-Za-z]{49}$/);
     expect(await countKeys('api_key')).toBe(before + 1);
     expect(await gatewaySees(key)).toMatchObject({ active: true, auth_type: 'api_key', company_guid: company.guid });
 

@@ -96,16 +96,17 @@ export function clientCommands(program: Command, rt: Runtime): void {
   client.command('create').description('register a third-party app; its secrets are shown once')
     .option('--name <name>', 'the name people see on the consent page (required)')
     .option('--redirect-uri <uri>', 'https://…, http:// on loopback, or a reverse-DNS custom scheme (repeatable)', collect)
+    .option('--post-logout-redirect-uri <uri>', 'where RP-initiated logout may send people back to; same rules as --redirect-uri (repeatable)', collect)
     .option('--public', 'a public client (native or browser app): no client secret')
     .option('--grant-type <type>', `${GRANT_TYPES.join(' | ')} (repeatable; default: authorization_code and refresh_token)`, collect)
     .option('--webhook-url <url>', 'where authorization.revoked events are POSTed (http:// or https://)')
     .option('--logo-uri <url>', 'the logo shown on the consent page (https://)')
     .option('--homepage <url>', 'the app’s homepage (http:// or https://)')
     .option('--scope <scope>', 'a scope the app may ask for (repeatable; default: OIDC, every V2 API scope, and company_access with client_credentials)', collect)
-    .action(act<AppOptions & { public?: boolean; grantType?: string[] }>(rt, (opts, cmd) => {
+    .action(act<AppOptions & { public?: boolean; grantType?: string[]; postLogoutRedirectUri?: string[] }>(rt, (opts, cmd) => {
       const types = grantTypes(opts.grantType, cmd);
       const input = {
-        name: need(opts.name, '--name', cmd), redirectUris: opts.redirectUri ?? [], public: opts.public === true,
+        name: need(opts.name, '--name', cmd), redirectUris: opts.redirectUri ?? [], postLogoutRedirectUris: opts.postLogoutRedirectUri ?? [], public: opts.public === true,
         ...(types ? { grantTypes: types } : {}), webhookUrl: opts.webhookUrl, logoUri: opts.logoUri, homepage: opts.homepage,
         ...(opts.scope ? { scopes: opts.scope } : {}),
       };

@@ -7,6 +7,7 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Admin1764288200000',
   'Tokens1764288300000',
   'Authorization1764288400000',
+  'FirstStart1764900000001',
   'Operators1764910000000',
   'Upstream1764930000000',
 ];
