@@ -90,7 +90,7 @@ export function adminApiRoutes(services: Services): ApiRoute[] {
         errors: [...BODY, ...AUTH],
         async handler(ctx) {
           const { admin, token: minting } = state(ctx);
-          const { record, token } = await createToken(db, admin, boundNewToken(kind, ctx.guard.body, minting));
+          const { record, token } = await createToken(db, admin, boundNewToken(kind, ctx.guard.body, minting, settings.tokens));
           ctx.status = 201;
           ctx.set('cache-control', 'no-store');
           if (kind === 'api_key') {
