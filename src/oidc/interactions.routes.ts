@@ -127,8 +127,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     await finish(ctx, provider, { consent: { grantId } }, true);
   });
 
-  // "Not you? Sign in as someone else": the same authorization request again, with prompt=login,
-  // so the provider asks who is signing in before anything is granted.
+  // "Not you? Sign in as someone else": the same authorization request again with prompt=login.
+  // When another person signs in, the provider first ends the old session (its auto-submitting
+  // form_post, allowed by the script hash it adds to our CSP), then asks that person's consent.
   router.post('/switch', async (ctx) => {
     const form = await readForm(ctx, deps.maxBodyBytes);
     checkFormCsrf(ctx, form._csrf);

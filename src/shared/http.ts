@@ -76,16 +76,20 @@ export function checkFormCsrf(ctx: Context, submitted: string | undefined): void
   if (!expected || typeof submitted !== 'string' || !constantEquals(expected, submitted)) throw csrfFailed();
 }
 
+const CSP = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
+  // Set before the provider runs: its form_post pages add their script's sha256 to this header
+  // (oidc-provider helpers/script_src_sha.js); overwriting it afterwards would break them.
+  ctx.set('content-security-policy', CSP);
   await next();
   ctx.set('x-content-type-options', 'nosniff');
   ctx.set('referrer-policy', 'no-referrer');
   if (ctx.response.is('html')) {
     ctx.set('x-frame-options', 'DENY');
-    ctx.set(
-      'content-security-policy',
-      "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
+    if (!ctx.response.get('content-security-policy')) ctx.set('content-security-policy', CSP);
+  } else if (ctx.response.get('content-security-policy') === CSP) {
+    ctx.remove('content-security-policy');
   }
 }
 
