@@ -8,6 +8,7 @@ import type { User } from '../companies/users.js';
 import { passwordSignIn } from '../companies/sign-in.js';
 import { findConnection, listConnections, type Connection } from '../ledger/connections.js';
 import { recentRevocations } from '../audit/recent-revocations.js';
+import { usageOf } from '../ledger/usage.js';
 import { byName, listing, newestFirst } from './listing.js';
 import { revokeConnection } from '../ledger/revoke-connection.js';
 import { API_SCOPES, TOKEN_SCOPES, describeScope } from '../oidc/scopes.js';
@@ -158,7 +159,7 @@ export function adminRoutes(services: Services): Router {
       title: 'Developer Tools', bodyClass: 'wide', scripts: ['/assets/developer-tools.js'], nav: 'tools',
       admin, csrf, lists, describeScope, apiScopes: TOKEN_SCOPES, v2Scopes: API_SCOPES,
       history: { access_token: revokedTokens, api_key: revokedKeys, connection: revokedApps },
-      usage: { tokens: new Map(), apps: new Map() },
+      usage: await usageOf(db, services.lastUsed.usage, admin.company.guid),
       flash: takeFlash(ctx), created: extra.form ? undefined : secrets.take(ctx, csrf), form: extra.form,
       expiryDays: EXPIRY_PRESET_DAYS, maxLifetimeDays,
     });

@@ -233,6 +233,21 @@ describe('Developer Tools › reading', () => {
     await context.close();
   });
 
+  test('usage at a glance: requests over the last 7 days (sparkline and total) and the last IP, per token and app', async () => {
+    const token = world.tokens[2]!;
+    for (let i = 0; i < 3; i++) await introspect(server, world.gateway, token.token);
+    await server.running.services.lastUsed.idle(); // the batch written
+    const { context, page } = await adminPage(1280);
+    const cell = page.locator(`#access-tokens tr[data-token-id="${token.id}"] td[data-label="Last 7 days"]`);
+    expect(await cell.innerText()).toMatch(/^3 requests$/);
+    expect(await cell.locator('svg.sparkline').getAttribute('aria-label')).toBe('Requests per day, last 7 days: 0, 0, 0, 0, 0, 0, 3');
+    expect(await page.locator(`#access-tokens tr[data-token-id="${token.id}"] td[data-label="Last used"]`).innerText()).toMatch(/from 127\.0\.0\.1$/);
+    const app = page.locator(`#connected-apps tr[data-client-id="${world.apps[0]!.app.clientId}"] td[data-label="Last 7 days"]`);
+    expect(await app.innerText()).toMatch(/^\d+ requests?$/);
+    expect(await page.locator(`#access-tokens tr[data-token-id="${world.tokens[1]!.id}"] td[data-label="Last 7 days"]`).innerText()).toBe('No requests');
+    await context.close();
+  });
+
   test('recently revoked lists what the audit trail says, per section', async () => {
     const { context, page } = await adminPage(1280);
     await page.locator('#access-tokens details.history summary').click();

@@ -4,5 +4,6 @@ import { Ledger1764288100000 } from './1764288100000-ledger.js';
 import { Admin1764288200000 } from './1764288200000-admin.js';
 import { Tokens1764288300000 } from './1764288300000-tokens.js';
 import { Authorization1764288400000 } from './1764288400000-authorization.js';
+import { Usage1764920000000 } from './1764920000000-usage.js';
 
-export const migrations = [Core1764288000000, Ledger1764288100000, Admin1764288200000, Tokens1764288300000, Authorization1764288400000];
+export const migrations = [Core1764288000000, Ledger1764288100000, Admin1764288200000, Tokens1764288300000, Authorization1764288400000, Usage1764920000000];
