@@ -7,7 +7,9 @@ import type { Services } from '../services.js';
 import type { User } from '../companies/users.js';
 import { passwordSignIn } from '../companies/sign-in.js';
 import { findConnection, listConnections, type Connection } from '../ledger/connections.js';
-import { recentRevocations } from '../audit/recent-revocations.js';
+import { namesOf, recentRevocations } from '../audit/recent-revocations.js';
+import { listAudit } from '../audit/audit.js';
+import { auditQuery } from '../audit/audit.schema.js';
 import { usageOf } from '../ledger/usage.js';
 import { byName, listing, newestFirst } from './listing.js';
 import { revokeConnection } from '../ledger/revoke-connection.js';
@@ -270,6 +272,25 @@ export function adminRoutes(services: Services): Router {
   };
   tokenForms('access-tokens', 'access_token', 'The access token');
   tokenForms('api-keys', 'api_key', 'The API key');
+
+  // Activity: the audit trail (the same listing as GET /api/v1/audit-events), with filters and
+  // cursor paging in the query string, names resolved for reading.
+  router.get(`${PAGE}/activity`, requireAdmin, guard({ query: auditQuery, invalid: (ctx: Context) => ctx.redirect(`${PAGE}/activity`) }, async (ctx) => {
+    const { admin, csrf } = ctx.state as PageState;
+    const q = ctx.guard.query;
+    const page = await listAudit(db, admin.company.id, { limit: 50, before: q.cursor, targetType: q.target_type, actor: q.actor });
+    const names = await namesOf(db, page.data);
+    const filters = new URLSearchParams();
+    if (q.target_type) filters.set('target_type', q.target_type);
+    if (q.actor) filters.set('actor', q.actor);
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await renderPage('activity', {
+      title: 'Activity', bodyClass: 'wide', nav: 'activity', admin, csrf, events: page.data, names, query: q,
+      next: page.next_cursor ? `?${filters.toString()}${filters.size ? '&' : ''}cursor=${page.next_cursor}` : undefined,
+      first: q.cursor ? `?${filters.toString()}` : undefined,
+    });
+  }));
 
   router.get('/docs/access-tokens', async (ctx) => {
     ctx.type = 'html';

@@ -178,7 +178,7 @@ export function adminApiRoutes(services: Services): ApiRoute[] {
       guard: { query: auditQuery, response: auditPageSchema, status: 200 }, answer: { description: 'OK' }, errors: [400, ...AUTH],
       async handler(ctx) {
         const q = ctx.guard.query;
-        ctx.body = await listAudit(db, state(ctx).admin.company.id, { limit: q.limit, before: q.cursor });
+        ctx.body = await listAudit(db, state(ctx).admin.company.id, { limit: q.limit, before: q.cursor, targetType: q.target_type, actor: q.actor });
       },
     }),
   ];

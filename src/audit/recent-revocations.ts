@@ -42,3 +42,22 @@ export async function recentRevocations(db: Executor, companyId: number, kind: R
     return out;
   });
 }
+
+/** Names of the tokens, keys and apps some audit events are about (revoked ones included). */
+export async function namesOf(db: Executor, events: Array<{ target_type: string; target_id: string }>): Promise<Map<string, string>> {
+  const tokens = [...new Set(events.filter((e) => e.target_type !== 'client').map((e) => e.target_id))];
+  const clients = [...new Set(events.filter((e) => e.target_type === 'client').map((e) => e.target_id))];
+  const out = new Map<string, string>();
+  const marks = (n: number) => Array(n).fill('?').join(', ');
+  if (tokens.length) {
+    for (const r of await db.all<{ id: string; name: string; last4: string }>(`SELECT id, name, last4 FROM access_tokens WHERE id IN (${marks(tokens.length)})`, tokens)) {
+      out.set(r.id, `${r.name} (…${r.last4})`);
+    }
+  }
+  if (clients.length) {
+    for (const r of await db.all<{ client_id: string; name: string }>(`SELECT client_id, name FROM clients WHERE client_id IN (${marks(clients.length)})`, clients)) {
+      out.set(r.client_id, r.name);
+    }
+  }
+  return out;
+}

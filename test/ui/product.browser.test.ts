@@ -59,7 +59,7 @@ describe.each(WIDTHS)('at %i px', (width) => {
   test('every Developer Tools page fits the viewport and axe finds nothing serious or critical', async () => {
     const app = world.apps[0]!.app.clientId;
     for (const path of [PAGE, `${PAGE}/connected-apps/${app}`, `${PAGE}/connected-apps/${app}/revoke`,
-      `${PAGE}/access-tokens/${world.tokens[0]!.id}/revoke`, `${PAGE}/api-keys/${world.apiKey.id}/revoke`, '/docs/access-tokens', '/no/such/page']) {
+      `${PAGE}/access-tokens/${world.tokens[0]!.id}/revoke`, `${PAGE}/api-keys/${world.apiKey.id}/revoke`, `${PAGE}/activity`, '/docs/access-tokens', '/no/such/page']) {
       await page.goto(path);
       await expectPageOk(page, `${path} at ${width}px`);
     }
@@ -254,6 +254,37 @@ describe('Developer Tools › reading', () => {
     expect(await page.locator('#access-tokens .history-list').innerText()).toMatch(new RegExp(`Temporary import[\\s\\S]*revoked[\\s\\S]*by ${world.admin.email}`));
     await page.locator('#connected-apps details.history summary').click();
     expect(await page.locator('#connected-apps .history-list').innerText()).toMatch(/Old Timeclock[\s\S]*\d+ tokens? ended/);
+    await context.close();
+  });
+
+  test('Activity: the audit trail in words, filtered by kind and by who; the API filters the same way', async () => {
+    const { context, page } = await adminPage(390);
+    await Promise.all([page.waitForURL(/\/activity$/), page.getByRole('link', { name: 'Activity' }).click()]);
+    expect(await page.locator('.topnav a[aria-current="page"]').innerText()).toBe('Activity');
+    expect(await page.locator('#activity tbody').innerText()).toContain('revoked the app Old Timeclock');
+    await page.selectOption('#activity-kind', 'client'); // submits by itself
+    await page.waitForURL(/target_type=client/);
+    const actions = await page.locator('#activity tr[data-action]').evaluateAll((trs) => trs.map((tr) => (tr as unknown as { dataset: { action: string } }).dataset.action));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.every((a) => /^(connection|authorization|company_access)\./.test(a))).toBe(true);
+    expect(actions).toContain('connection.revoked');
+    await page.selectOption('#activity-kind', 'access_token');
+    await page.waitForURL(/target_type=access_token/);
+    expect(await page.locator('#activity tbody').innerText()).toMatch(/revoked the access token Temporary import \(…\w{4}\)/);
+    await page.fill('#activity-actor', 'nobody@example.com');
+    await Promise.all([page.waitForURL(/actor=nobody/), page.getByRole('button', { name: 'Filter' }).click()]);
+    expect(await page.locator('#activity tbody').innerText()).toContain('Nothing matches these filters');
+    await expectPageOk(page, 'activity at 390px');
+
+    const api = await page.request.get(`${server.url}/api/v1/audit-events?target_type=api_key`, { headers: { accept: 'application/json' } });
+    const body = (await api.json()) as { data: Array<{ action: string; target_type: string }> };
+    expect(body.data.length).toBeGreaterThan(0);
+    expect(body.data.every((e) => e.target_type === 'api_key')).toBe(true);
+    const bad = await page.request.get(`${server.url}/api/v1/audit-events?target_type=nonsense`, { headers: { accept: 'application/json' } });
+    expect(bad.status()).toBe(400);
+    const odd = await page.goto(`${PAGE}/activity?target_type=nonsense`);
+    expect(odd!.status()).toBe(200); // the page starts over, unfiltered
+    expect(new URL(page.url()).search).toBe('');
     await context.close();
   });
 
