@@ -28,7 +28,9 @@ export interface Listing<T> {
   href: (page: number) => string;
 }
 
-const byText = (a: string, b: string) => a.localeCompare(b, 'en', { sensitivity: 'base' });
+// One collator: localeCompare with options builds one per call (slow for 1,000 rows).
+const collator = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
+const byText = (a: string, b: string) => collator.compare(a, b);
 /** Newest first; missing dates (never) last. */
 export const newestFirst = (a: number | null, b: number | null) => (b ?? -Infinity) - (a ?? -Infinity);
 export const byName = <T>(name: (t: T) => string) => (a: T, b: T) => byText(name(a), name(b));
