@@ -18,9 +18,14 @@ export const WIDTHS = [1280, 390] as const;
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-/** Page width beyond the viewport, in px (0: none). */
+/**
+ * Width beyond the viewport, in px (0: none) — of the page, or of any card's content beyond the
+ * card (a table sticking out of its box is as broken as a page wider than the screen).
+ */
 export async function horizontalOverflow(page: Page): Promise<number> {
-  return page.evaluate<number>('Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - document.documentElement.clientWidth');
+  return page.evaluate<number>(`Math.max(
+    Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - document.documentElement.clientWidth,
+    ...[...document.querySelectorAll('.card')].map((c) => c.scrollWidth - c.clientWidth))`);
 }
 
 export interface AxeFinding { id: string; impact: string; help: string; nodes: string[] }

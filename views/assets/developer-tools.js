@@ -102,7 +102,21 @@
       $('.dialog-consequence').textContent = k.consequence(name);
       $('.dialog-id-label').textContent = k.idLabel;
       $('.dialog-guid').textContent = k.idText(row);
-      $('.dialog-scopes').textContent = row.getAttribute('data-scopes') || 'Nothing';
+      const scopes = $('.dialog-scopes');
+      scopes.textContent = '';
+      const words = (row.getAttribute('data-scopes') || '').split('|').filter(Boolean);
+      if (words.length === 0) scopes.textContent = 'Nothing';
+      else {
+        const list = document.createElement('ul');
+        list.className = 'pills';
+        for (const w of words) {
+          const li = document.createElement('li');
+          li.className = 'pill';
+          li.textContent = w;
+          list.appendChild(li);
+        }
+        scopes.appendChild(list);
+      }
       $('.dialog-last-used').textContent = lastUsedText(row);
       dialogError.hidden = true;
       setBusy(false);
