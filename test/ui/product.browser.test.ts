@@ -222,11 +222,12 @@ describe('Developer Tools › reading', () => {
     const summary = page.locator('.account-menu summary');
     expect(await summary.getAttribute('aria-expanded')).toBe('false');
     await summary.focus();
+    const expanded = (value: string) => page.waitForFunction(`document.querySelector('.account-menu summary').getAttribute('aria-expanded') === '${value}'`);
     await page.keyboard.press('Enter');
-    expect(await summary.getAttribute('aria-expanded')).toBe('true');
+    await expanded('true'); // the toggle event comes as a task of its own
     expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
     await page.keyboard.press('Escape');
-    expect(await summary.getAttribute('aria-expanded')).toBe('false');
+    await expanded('false');
     expect(await page.evaluate('document.activeElement?.classList.contains("account-button")')).toBe(true);
     // The top bar is one line.
     expect((await page.locator('.topbar').boundingBox())!.height).toBeLessThan(60);

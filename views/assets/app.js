@@ -43,6 +43,7 @@
     const open = document.querySelector('details.menu[open]');
     if (!open) return;
     open.open = false;
+    sync(open); // now, not when the toggle event comes
     open.querySelector('summary')?.focus();
   });
   document.addEventListener('click', (e) => {
