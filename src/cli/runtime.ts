@@ -24,6 +24,11 @@ export class Runtime {
     return this.#settings;
   }
 
+  /** The resolved settings (config files and the environment). */
+  settings(): Promise<Settings> {
+    return this.#loadSettings();
+  }
+
   /** The database, migrated (`migrate: false` is for the migrate command itself). */
   async db({ migrate = true } = {}): Promise<Database> {
     if (!this.#db) {
