@@ -86,6 +86,10 @@ export default {
     // LAST_USED_INTERVAL — `last_used_at` of connections, access tokens and API keys is written at
     // most this often per object and process, so introspection does not write on every call.
     lastUsedInterval: 300,
+    // TOKEN_MAX_LIFETIME_DAYS — longest lifetime of a new access token or API key, in days (page,
+    // API and CLI); set, every new token must expire within it and "No expiry" is not offered. When
+    // unset: no limit below 5 years; tokens may have no expiry.
+    maxLifetimeDays: undefined,
   },
 
   admin: {

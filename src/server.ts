@@ -190,7 +190,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
       clearInterval(keysReload);
       await webhooks.stop();
       await purger.idle();
-      await lastUsed.idle();
+      await lastUsed.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -305,6 +305,23 @@ describe('grantledger --json', () => {
     expect(row).toEqual({ token_hash: sha256(out.token!.token as string), name: 'payroll sync' });
   });
 
+  test('access-token create within the operator\'s TOKEN_MAX_LIFETIME_DAYS: no expiry or a later one is refused, nothing stored', async () => {
+    const limited = { ...env, TOKEN_MAX_LIFETIME_DAYS: '30' };
+    expect((await cli('user', 'create', '--company', String(out.company!.guid), '--email', 'lim@example.com', '--password', 'correct horse', '--role', 'admin')).code).toBe(0);
+    const count = async () => Number((await db.get<{ n: number | string }>("SELECT COUNT(*) AS n FROM access_tokens WHERE name = 'limited'"))!.n);
+    const none = await cliWith(limited, 'access-token', 'create', '--email', 'lim@example.com', '--name', 'limited');
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/expires_at: is required: tokens expire within 30 days/);
+    const far = new Date(Date.now() + 60 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+    const late = await cliWith(limited, 'access-token', 'create', '--email', 'lim@example.com', '--name', 'limited', '--expires-at', far);
+    expect(late.stderr).toMatch(/within 30 days/);
+    expect(await count()).toBe(0);
+    const near = new Date(Date.now() + 10 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+    const ok = await cliWith(limited, 'access-token', 'create', '--email', 'lim@example.com', '--name', 'limited', '--expires-at', near, '--json');
+    expect(ok.code).toBe(0);
+    expect(await count()).toBe(1);
+  });
+
   test('keys rotate → {keys, retired}: a new generation first, the old kept', async () => {
     const keys = out.rotate!.keys as string[];
     expect(out.rotate!.retired).toEqual([]);

@@ -8,7 +8,12 @@ import type { User } from '../companies/users.js';
 import { passwordSignIn } from '../companies/sign-in.js';
 import { setPassword } from '../companies/membership.js';
 import { MIN_PASSWORD_LENGTH } from '../companies/users.js';
-import { findConnection, listConnections } from '../ledger/connections.js';
+import { findConnection, listConnections, type Connection } from '../ledger/connections.js';
+import { namesOf, recentRevocations } from '../audit/recent-revocations.js';
+import { listAudit } from '../audit/audit.js';
+import { auditQuery } from '../audit/audit.schema.js';
+import { usageOf } from '../ledger/usage.js';
+import { byName, listing, newestFirst } from './listing.js';
 import { revokeConnection } from '../ledger/revoke-connection.js';
 import { API_SCOPES, TOKEN_SCOPES, describeScope } from '../oidc/scopes.js';
 import { AppError, csrfFailed, forbidden, notFound } from '../shared/errors.js';
@@ -20,14 +25,34 @@ import { checkFormCsrf, issueFormCsrf, readForm } from '../shared/http.js';
 import { renderPage } from '../shared/views.js';
 import { passwordsOff } from '../oidc/interactions.routes.js';
 import type { TokenKind } from '../tokens/format.js';
-import { newApiKeyFormSchema, newTokenFormSchema } from '../tokens/token.schema.js';
-import { boundNewToken, createToken, listTokens, revokeToken } from '../tokens/tokens.js';
+import { boundNewToken, createToken, findToken, listTokens, revokeToken, type TokenRecord } from '../tokens/tokens.js';
+import { EXPIRY_PRESET_DAYS, fieldErrors, tokenFormSchema, type TokenFormField } from './token-form.js';
+import { SecretFlash } from './secret-flash.js';
 import { listAuthorizations, revokeUserAuthorization } from '../ledger/authorizations.js';
 import { setCompanyAccess } from '../ledger/company-access.js';
 
 const PAGE = '/settings/developer-tools';
 /** Where the generated first-start admin chooses a password before anything else. */
 const PASSWORD_PAGE = '/settings/password';
+
+const TOKEN_LISTING = {
+  text: (t: TokenRecord) => `${t.name} ${t.last4} ${t.createdBy.email} ${t.createdBy.name} ${t.scopes.join(' ')}`,
+  sorts: [
+    { value: 'newest', label: 'Newest first', compare: (a: TokenRecord, b: TokenRecord) => newestFirst(a.createdAt, b.createdAt) },
+    { value: 'oldest', label: 'Oldest first', compare: (a: TokenRecord, b: TokenRecord) => a.createdAt - b.createdAt },
+    { value: 'name', label: 'Name', compare: byName((t: TokenRecord) => t.name) },
+    { value: 'last_used', label: 'Recently used', compare: (a: TokenRecord, b: TokenRecord) => newestFirst(a.lastUsedAt, b.lastUsedAt) },
+    { value: 'expires', label: 'Expiring soonest', compare: (a: TokenRecord, b: TokenRecord) => (a.expiresAt ?? Infinity) - (b.expiresAt ?? Infinity) },
+  ],
+};
+const CONNECTION_LISTING = {
+  text: (c: Connection) => `${c.clientName} ${c.clientId} ${c.connectedBy?.email ?? ''} ${c.connectedBy?.name ?? ''}`,
+  sorts: [
+    { value: 'newest', label: 'Recently connected', compare: (a: Connection, b: Connection) => newestFirst(a.connectedAt, b.connectedAt) },
+    { value: 'name', label: 'Name', compare: byName((c: Connection) => c.clientName) },
+    { value: 'last_used', label: 'Recently used', compare: (a: Connection, b: Connection) => newestFirst(a.lastUsedAt, b.lastUsedAt) },
+  ],
+};
 const FLASH = 'gl.flash';
 
 interface PageState {
@@ -46,6 +71,8 @@ export function adminRoutes(services: Services): Router {
   const limit = settings.server.maxBodyBytes;
   const secure = settings.server.issuer.startsWith('https:');
   const mode = settings.login.mode;
+  const secrets = new SecretFlash(services.kek, PAGE, secure);
+  const maxLifetimeDays = settings.tokens.maxLifetimeDays;
 
   const setFlash = (ctx: Context, text: string) =>
     ctx.cookies.set(FLASH, encodeURIComponent(text.slice(0, 300)), { signed: true, httpOnly: true, sameSite: 'lax', secure, path: PAGE, maxAge: 60_000 });
@@ -151,19 +178,35 @@ export function adminRoutes(services: Services): Router {
     ctx.redirect('/login');
   });
 
-  const renderTools = async (ctx: Context, extra: { created?: { kind: TokenKind; name: string; token: string }; error?: string } = {}) => {
+  /** A create form shown again: which one, what was typed, what is wrong with each field. */
+  interface FormState { kind: TokenKind; values: Record<string, string>; errors: Partial<Record<TokenFormField, string>> }
+
+  const renderTools = async (ctx: Context, extra: { form?: FormState } = {}) => {
     const { admin, csrf } = ctx.state as PageState;
-    const [connections, accessTokens, apiKeys] = await Promise.all([
-      listConnections(db, admin.company.id),
-      listTokens(db, admin.company.id, 'access_token'),
-      listTokens(db, admin.company.id, 'api_key'),
+    const companyId = admin.company.id;
+    const [connections, accessTokens, apiKeys, revokedTokens, revokedKeys, revokedApps] = await Promise.all([
+      listConnections(db, companyId),
+      listTokens(db, companyId, 'access_token'),
+      listTokens(db, companyId, 'api_key'),
+      recentRevocations(db, companyId, 'access_token'),
+      recentRevocations(db, companyId, 'api_key'),
+      recentRevocations(db, companyId, 'connection'),
     ]);
+    const query = ctx.query as Record<string, unknown>;
+    const lists = {
+      accessTokens: listing(accessTokens, query, 'at_', 'access-tokens', TOKEN_LISTING),
+      apiKeys: listing(apiKeys, query, 'ak_', 'api-keys', TOKEN_LISTING),
+      connections: listing(connections, query, 'ca_', 'connected-apps', CONNECTION_LISTING),
+    };
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
     ctx.body = await renderPage('developer-tools', {
-      title: 'Developer Tools', bodyClass: 'wide', scripts: ['/assets/developer-tools.js'],
-      admin, csrf, connections, accessTokens, apiKeys, describeScope, apiScopes: TOKEN_SCOPES, v2Scopes: API_SCOPES,
-      flash: takeFlash(ctx), created: extra.created, error: extra.error,
+      title: 'Developer Tools', bodyClass: 'wide', scripts: ['/assets/developer-tools.js'], nav: 'tools',
+      admin, csrf, lists, describeScope, apiScopes: TOKEN_SCOPES, v2Scopes: API_SCOPES,
+      history: { access_token: revokedTokens, api_key: revokedKeys, connection: revokedApps },
+      usage: await usageOf(db, services.lastUsed.usage, admin.company.guid),
+      flash: takeFlash(ctx), created: extra.form ? undefined : secrets.take(ctx, csrf), form: extra.form,
+      expiryDays: EXPIRY_PRESET_DAYS, maxLifetimeDays,
     });
   };
 
@@ -232,38 +275,66 @@ export function adminRoutes(services: Services): Router {
   }));
 
   const tokenForms = (segment: string, kind: TokenKind, label: string) => {
-    // Invalid input shows the page again with the message (the form keeps working without JS).
+    // Invalid input shows the page again: the form open, what was typed kept, each problem next
+    // to its field (the form keeps working without JS). A valid one redirects (post/redirect/get).
     const form = {
-      body: kind === 'api_key' ? newApiKeyFormSchema : newTokenFormSchema, form: true, maxBodyBytes: limit,
-      invalid: (ctx: Context, error: string) => {
+      body: tokenFormSchema(kind, maxLifetimeDays), form: true, maxBodyBytes: limit,
+      invalid: (ctx: Context, message: string, error?: z.ZodError) => {
         ctx.status = 400;
-        return renderTools(ctx, { error });
+        // No ZodError: the form was refused as a whole (control characters): say so at its first field.
+        return renderTools(ctx, { form: { kind, values: ctx.state.form as Record<string, string>, errors: error ? fieldErrors(error) : { name: message } } });
       },
     };
     router.post(`${PAGE}/${segment}`, requireAdmin, guard(form, async (ctx) => {
-      const { admin } = ctx.state as PageState;
+      const { admin, csrf } = ctx.state as PageState;
       const input = ctx.guard.body;
-      let bounded;
-      try {
-        bounded = boundNewToken(kind, { ...input });
-      } catch (err) {
-        ctx.status = 400;
-        return renderTools(ctx, { error: (err as Error).message });
-      }
-      const { token } = await createToken(db, admin, bounded);
-      ctx.status = 201;
-      return renderTools(ctx, { created: { kind, name: input.name, token } });
+      const { token } = await createToken(db, admin, boundNewToken(kind, input, undefined, settings.tokens));
+      secrets.set(ctx, csrf, { kind, name: input.name, token });
+      ctx.status = 303;
+      ctx.redirect(`${PAGE}#new-token`);
+    }));
+    // Without JavaScript, "Revoke" leads here: the confirmation naming the token, then the POST below.
+    router.get(`${PAGE}/${segment}/:id/revoke`, requireAdmin, guard({ params: idParams(), notFound: label }, async (ctx) => {
+      const { admin, csrf } = ctx.state as PageState;
+      const token = await findToken(db, admin.company.id, kind, ctx.guard.params.id);
+      if (!token) throw notFound(label);
+      ctx.type = 'html';
+      ctx.set('cache-control', 'no-store');
+      ctx.body = await renderPage('confirm-revoke-token', {
+        title: `Revoke ${token.name}?`, admin, csrf, token, segment, describeScope, v2Scopes: API_SCOPES,
+      });
     }));
     router.post(`${PAGE}/${segment}/:id/revoke`, requireAdmin, guard({ params: idParams(), notFound: label }, async (ctx) => {
       const { admin } = ctx.state as PageState;
-      await revokeToken(db, admin, kind, ctx.guard.params.id);
-      setFlash(ctx, `${label} was revoked.`);
+      const token = await findToken(db, admin.company.id, kind, ctx.guard.params.id);
+      if (!token) throw notFound(label);
+      await revokeToken(db, admin, kind, token.id);
+      setFlash(ctx, `${kind === 'api_key' ? 'The API key' : 'The access token'} “${token.name}” (…${token.last4}) was revoked. Anything using it stops working at once.`);
       ctx.status = 303;
       ctx.redirect(`${PAGE}#${segment}`);
     }));
   };
   tokenForms('access-tokens', 'access_token', 'The access token');
   tokenForms('api-keys', 'api_key', 'The API key');
+
+  // Activity: the audit trail (the same listing as GET /api/v1/audit-events), with filters and
+  // cursor paging in the query string, names resolved for reading.
+  router.get(`${PAGE}/activity`, requireAdmin, guard({ query: auditQuery, invalid: (ctx: Context) => ctx.redirect(`${PAGE}/activity`) }, async (ctx) => {
+    const { admin, csrf } = ctx.state as PageState;
+    const q = ctx.guard.query;
+    const page = await listAudit(db, admin.company.id, { limit: 50, before: q.cursor, targetType: q.target_type, actor: q.actor });
+    const names = await namesOf(db, page.data);
+    const filters = new URLSearchParams();
+    if (q.target_type) filters.set('target_type', q.target_type);
+    if (q.actor) filters.set('actor', q.actor);
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await renderPage('activity', {
+      title: 'Activity', bodyClass: 'wide', nav: 'activity', admin, csrf, events: page.data, names, query: q,
+      next: page.next_cursor ? `?${filters.toString()}${filters.size ? '&' : ''}cursor=${page.next_cursor}` : undefined,
+      first: q.cursor ? `?${filters.toString()}` : undefined,
+    });
+  }));
 
   router.get('/docs/access-tokens', async (ctx) => {
     ctx.type = 'html';

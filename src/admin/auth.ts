@@ -92,7 +92,7 @@ export class AdminAuth {
    * 401 if the token is not a live access token (API keys never reach the admin API), 403 if its
    * owner is no longer an admin.
    */
-  async tokenUser(authorization: string): Promise<{ user: User; scopes: string[]; expiresAt: number | null }> {
+  async tokenUser(authorization: string, ip?: string): Promise<{ user: User; scopes: string[]; expiresAt: number | null }> {
     const m = /^Bearer ([^\s]+)$/i.exec(authorization);
     const challenge = { 'www-authenticate': 'Bearer realm="grantledger", error="invalid_token"' };
     if (!m || parseToken(m[1]!) !== 'access_token') {
@@ -103,7 +103,7 @@ export class AdminAuth {
       throw new AppError(401, 'invalid_token', 'The access token is unknown, revoked or expired.', challenge);
     }
     if (!ownerMayUse(token)) throw forbidden('The owner of this access token is no longer an admin.');
-    this.lastUsed.accessToken(token.id);
+    this.lastUsed.accessToken(token.id, token.owner.company.guid, ip);
     return { user: token.owner, scopes: token.scopes, expiresAt: token.expiresAt };
   }
 
@@ -115,7 +115,7 @@ export class AdminAuth {
     return async (ctx: Context, next: Next): Promise<void> => {
       const authorization = ctx.get('authorization');
       if (authorization) {
-        const { user, scopes, expiresAt } = await this.tokenUser(authorization);
+        const { user, scopes, expiresAt } = await this.tokenUser(authorization, ctx.ip);
         const may = bearerMay(ctx.method, scopes);
         if (!may.ok) {
           throw new AppError(403, 'insufficient_scope', `This access token lacks the ${may.needed} scope this request needs.`, {

@@ -90,7 +90,7 @@ export function adminApiRoutes(services: Services): ApiRoute[] {
         errors: [...BODY, ...AUTH],
         async handler(ctx) {
           const { admin, token: minting } = state(ctx);
-          const { record, token } = await createToken(db, admin, boundNewToken(kind, ctx.guard.body, minting));
+          const { record, token } = await createToken(db, admin, boundNewToken(kind, ctx.guard.body, minting, settings.tokens));
           ctx.status = 201;
           ctx.set('cache-control', 'no-store');
           if (kind === 'api_key') {
@@ -178,7 +178,7 @@ export function adminApiRoutes(services: Services): ApiRoute[] {
       guard: { query: auditQuery, response: auditPageSchema, status: 200 }, answer: { description: 'OK' }, errors: [400, ...AUTH],
       async handler(ctx) {
         const q = ctx.guard.query;
-        ctx.body = await listAudit(db, state(ctx).admin.company.id, { limit: q.limit, before: q.cursor });
+        ctx.body = await listAudit(db, state(ctx).admin.company.id, { limit: q.limit, before: q.cursor, targetType: q.target_type, actor: q.actor });
       },
     }),
   ];

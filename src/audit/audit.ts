@@ -45,15 +45,20 @@ export async function recordAudit(tx: Executor, e: AuditInput, now = Date.now())
   );
 }
 
-/** Newest first; `before` is the id of the last event of the previous page. */
+/** Newest first; `before` is the id of the last event of the previous page; optional filters. */
 export async function listAudit(
-  db: Executor, companyId: number, opts: { limit: number; before?: number },
+  db: Executor, companyId: number, opts: { limit: number; before?: number; targetType?: string; actor?: string },
 ): Promise<{ data: AuditEvent[]; next_cursor: string | null }> {
   type Row = { id: number; action: string; actor: string; target_type: string; target_id: string; details: string; created_at: number };
-  const columns = 'SELECT id, action, actor, target_type, target_id, details, created_at FROM audit_events';
-  const rows = opts.before === undefined
-    ? await db.all<Row>(`${columns} WHERE company_id = ? ORDER BY id DESC LIMIT ?`, [companyId, opts.limit + 1])
-    : await db.all<Row>(`${columns} WHERE company_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, [companyId, opts.before, opts.limit + 1]);
+  const where = ['company_id = ?'];
+  const params: Array<string | number> = [companyId];
+  if (opts.before !== undefined) { where.push('id < ?'); params.push(opts.before); }
+  if (opts.targetType) { where.push('target_type = ?'); params.push(opts.targetType); }
+  if (opts.actor) { where.push('actor = ?'); params.push(opts.actor); }
+  const rows = await db.all<Row>(
+    `SELECT id, action, actor, target_type, target_id, details, created_at FROM audit_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+    [...params, opts.limit + 1],
+  );
   const page = rows.slice(0, opts.limit);
   return {
     data: page.map((r) => ({

@@ -28,6 +28,11 @@ export class Runtime {
     return this.#settings;
   }
 
+  /** The resolved settings (config files and the environment). */
+  settings(): Promise<Settings> {
+    return this.#loadSettings();
+  }
+
   /**
    * The database, migrated. Only `create: true` (the migrate command) may start a new one (and
    * the data directory and secret key with it); every other command fails with one line saying

@@ -137,6 +137,20 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     await finish(ctx, provider, { consent: { grantId } }, true);
   });
 
+  // "Not you? Sign in as someone else": the same authorization request again with prompt=login.
+  // When another person signs in, the provider first ends the old session (its auto-submitting
+  // form_post, allowed by the script hash it adds to our CSP), then asks that person's consent.
+  router.post('/switch', async (ctx) => {
+    const form = await readForm(ctx, deps.maxBodyBytes);
+    checkFormCsrf(ctx, form._csrf);
+    const details = await loadDetails(ctx, provider);
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(details.params)) if (typeof v === 'string' && k !== 'prompt') params.set(k, v);
+    params.set('prompt', 'login');
+    ctx.status = 303;
+    ctx.redirect(`/auth?${params.toString()}`);
+  });
+
   router.post('/abort', async (ctx) => {
     const form = await readForm(ctx, deps.maxBodyBytes);
     checkFormCsrf(ctx, form._csrf);

@@ -127,13 +127,13 @@ function tagAuthType(i: Introspection): void {
 /** `last_used_at` of the connection or of our token (written at most every LAST_USED_INTERVAL). */
 function recordLastUse(i: Introspection, deps: IntrospectionDeps): void {
   if (i.answer.active !== true) return;
+  const { company_guid: company, client_id: clientId } = i.answer;
   if (i.ownTokenId) {
-    deps.lastUsed.accessToken(i.ownTokenId);
+    deps.lastUsed.accessToken(i.ownTokenId, typeof company === 'string' ? company : undefined, i.ctx.ip);
     return;
   }
   if (i.authType !== 'oauth') return;
-  const { company_guid: company, client_id: clientId } = i.answer;
-  if (typeof company === 'string' && typeof clientId === 'string') deps.lastUsed.connection(company, clientId, i.generation);
+  if (typeof company === 'string' && typeof clientId === 'string') deps.lastUsed.connection(company, clientId, i.generation, i.ctx.ip);
 }
 
 function countAnswer(i: Introspection, deps: IntrospectionDeps): void {

@@ -19,6 +19,6 @@ export function lastUseMiddleware(deps: LastUseDeps) {
     if (!token?.accountId || !token.clientId) return;
     const company = (token as { extra?: { company_guid?: string } }).extra?.company_guid
       ?? (await deps.companyOfAccount(token.accountId));
-    if (company) deps.lastUsed.connection(company, token.clientId, token.grantId);
+    if (company) deps.lastUsed.connection(company, token.clientId, token.grantId, ctx.ip);
   };
 }

@@ -169,10 +169,13 @@ export function createProvider(opts: {
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) logger.error('authorization server error', { err: error, route: ctx.oidc?.route });
       ctx.type = 'html';
+      const words = endUserWords(out.error, status, out.error_description);
+      const client = ctx.oidc?.client;
       ctx.body = await renderPage('error', {
-        title: 'Something went wrong',
-        message: out.error_description ?? 'The request could not be completed.',
-        code: out.error,
+        status, title: words.title, message: words.message, code: out.error, detail: out.error_description,
+        ...(client?.clientUri && /^https?:/.test(client.clientUri)
+          ? { back: { href: client.clientUri, label: `Back to ${client.clientName ?? 'the app'}` } }
+          : { hint: 'Close this page and go back to the app.' }),
       });
     },
   };
@@ -200,4 +203,30 @@ export function createProvider(opts: {
     logger.error('authorization server error', { err, route: ctx.oidc?.route });
   });
   return provider;
+}
+
+/**
+ * What a person in the middle of signing in to an app reads when the authorization server
+ * refuses the request: plain words; the provider's developer message goes under "Technical details".
+ */
+export function endUserWords(error: string, status: number, description = ''): { title: string; message: string } {
+  // A lost or expired interaction or session (SessionNotFound) is the person's, not the app's.
+  if (/session|interaction|expired/i.test(description) && error === 'invalid_request') {
+    return { title: 'This sign-in has expired', message: 'This sign-in page has expired. Go back to the app and start again.' };
+  }
+  if (status >= 500) return { title: 'Something went wrong', message: 'Something went wrong on our side. Try again in a few minutes.' };
+  switch (error) {
+    case 'invalid_client': case 'invalid_redirect_uri': case 'redirect_uri_mismatch': case 'unauthorized_client':
+    case 'invalid_client_metadata': case 'unsupported_response_type': case 'unsupported_response_mode': case 'invalid_request_uri':
+    case 'invalid_request_object': case 'invalid_request':
+      return { title: 'This app is not set up correctly', message: 'This app is not set up correctly; contact its developer.' };
+    case 'invalid_scope':
+      return { title: 'This app asked for something unknown', message: 'This app asked for a permission that does not exist here; contact its developer.' };
+    case 'access_denied':
+      return { title: 'Access was not given', message: 'The app did not get access. You can close this page.' };
+    case 'login_required': case 'consent_required': case 'interaction_required': case 'invalid_grant':
+      return { title: 'This sign-in has expired', message: 'This sign-in has expired or was already used. Go back to the app and start again.' };
+    default:
+      return { title: 'This did not work', message: 'The app’s request could not be completed. Go back to the app and try again; if it keeps happening, contact its developer.' };
+  }
 }

@@ -155,6 +155,11 @@ export const descriptors = {
       doc: '`last_used_at` of connections, access tokens and API keys is written at most this often per object and process, so introspection does not write on every call.',
       schema: count.min(0), default: 300, unit: 'seconds',
     }),
+    maxLifetimeDays: setting({
+      env: 'TOKEN_MAX_LIFETIME_DAYS',
+      doc: 'longest lifetime of a new access token or API key, in days (page, API and CLI); set, every new token must expire within it and "No expiry" is not offered.',
+      schema: count.min(1).max(1825).optional(), default: noDefault('no limit below 5 years; tokens may have no expiry'),
+    }),
   },
 
   admin: {

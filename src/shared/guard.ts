@@ -27,8 +27,11 @@ export interface GuardConfig {
   status?: number | readonly number[];
   /** The object a path parameter names, for the 404 message: "The API key was not found." */
   notFound?: string;
-  /** The answer to invalid query or body; the default throws the 400 (JSON for /api, else a page). */
-  invalid?: (ctx: Context, message: string) => unknown;
+  /**
+   * The answer to invalid query or body; the default throws the 400 (JSON for /api, else a page).
+   * `error` (absent when the form is refused as a whole) lets a page put each issue next to its field.
+   */
+  invalid?: (ctx: Context, message: string, error?: z.ZodError) => unknown;
   maxBodyBytes?: number;
 }
 
@@ -102,7 +105,7 @@ export function guard<C extends GuardConfig>(config: C, handler: GuardedHandler<
     if (invalid) {
       const message = issueMessage(invalid);
       if (!config.invalid) throw badRequest(message);
-      await config.invalid(ctx, message);
+      await config.invalid(ctx, message, invalid);
       return;
     }
 

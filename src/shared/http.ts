@@ -130,6 +130,8 @@ export function errorHandler(logger: Logger) {
   return async (ctx: Context, next: Next): Promise<void> => {
     try {
       await next();
+      // Nothing answered: our 404 page (or JSON), not Koa's bare "Not Found".
+      if (ctx.status === 404 && ctx.body == null && ctx.respond !== false) throw new AppError(404, 'not_found', 'There is no page at this address.');
     } catch (err) {
       const appError = err instanceof AppError ? err : toAppError(err);
       if (!appError) logger.error('unhandled error', { err, method: ctx.method, path: ctx.path });
@@ -140,10 +142,23 @@ export function errorHandler(logger: Logger) {
         ctx.body = { error: { code: e.code, message: e.message } };
       } else {
         ctx.type = 'html';
-        ctx.body = await renderPage('error', { title: e.status >= 500 ? 'Something went wrong' : 'This did not work', message: e.message, code: e.code });
+        ctx.body = await renderPage('error', { ...errorPage(ctx.path, e), status: e.status, code: e.code });
       }
     }
   };
+}
+
+const TITLES: Record<number, string> = {
+  401: 'Sign in to continue', 403: 'You cannot open this page', 404: 'This page does not exist', 429: 'Too many attempts',
+};
+
+/** The title, words and way back of an error page: admins go back to Developer Tools, people in a sign-in flow to their app. */
+function errorPage(path: string, e: AppError): { title: string; message: string; back?: { href: string; label: string }; hint?: string } {
+  const title = TITLES[e.status] ?? (e.status >= 500 ? 'Something went wrong' : 'This did not work');
+  if (path.startsWith('/interaction/')) return { title, message: e.message, hint: 'Close this page and start again from the app.' };
+  if (e.status === 401) return { title, message: e.message, back: { href: `/login?next=${encodeURIComponent(path)}`, label: 'Sign in' } };
+  if (path === '/login' || path === '/logout') return { title, message: e.message, back: { href: '/login', label: 'Back to sign-in' } };
+  return { title, message: e.message, back: { href: '/settings/developer-tools', label: 'Back to Developer Tools' } };
 }
 
 /** Errors from Koa itself (ctx.throw, bad headers) keep their 4xx status; anything else is a 500. */

@@ -16,10 +16,10 @@ export interface NewAccessToken {
 }
 
 export async function createAccessTokenFor(
-  db: Database, adminRef: UserRef, raw: NewAccessToken,
+  db: Database, adminRef: UserRef, raw: NewAccessToken, limits: { maxLifetimeDays?: number | undefined } = {},
 ): Promise<{ record: TokenRecord; token: string }> {
   const input = validate(newTokenSchema, raw);
   const admin = await findUser(db, adminRef);
   if (!admin.active || admin.role !== 'admin') throw new AppError(409, 'not_an_admin', `${admin.email} is not an active admin`);
-  return createToken(db, admin, boundNewToken('access_token', input));
+  return createToken(db, admin, boundNewToken('access_token', input, undefined, limits));
 }

@@ -62,11 +62,14 @@ export function boundNewToken(
   kind: TokenKind,
   input: { name: string; scopes: string[]; scopesGiven?: boolean; expiresAt: number | null },
   minting?: { scopes: string[]; expiresAt: number | null },
+  limits: { maxLifetimeDays?: number | undefined } = {},
 ): NewToken {
   let scopes = input.scopes;
   if (kind === 'api_key' && scopes.some((s) => DEVELOPER_TOOLS_SCOPES.includes(s))) {
     throw badRequest('scopes: legacy API keys cannot carry developer_tools scopes; create an access token');
   }
+  const lifetime = lifetimeProblem(input.expiresAt, limits.maxLifetimeDays);
+  if (lifetime) throw badRequest(`expires_at: ${lifetime}`);
   if (!minting) return { kind, name: input.name, scopes, expiresAt: input.expiresAt };
   if (input.scopesGiven === false) scopes = scopes.filter((s) => minting.scopes.includes(s));
   if (scopes.length === 0) {
@@ -78,6 +81,15 @@ export function boundNewToken(
     throw badRequest(`expires_at: ${bounded.message}`);
   }
   return { kind, name: input.name, scopes, expiresAt: bounded.expiresAt };
+}
+
+/** Why an expiry breaks the operator's `tokens.maxLifetimeDays` (none set: any expiry, or none). */
+export function lifetimeProblem(expiresAt: number | null, maxLifetimeDays: number | undefined, now = Date.now()): string | undefined {
+  if (!maxLifetimeDays) return undefined;
+  if (expiresAt === null) return `is required: tokens expire within ${maxLifetimeDays} days here`;
+  // A date-only expiry means the end of that day: allow the whole last day.
+  if (expiresAt > now + (maxLifetimeDays + 1) * 24 * 3600 * 1000) return `must be within ${maxLifetimeDays} days`;
+  return undefined;
 }
 
 export async function createToken(db: Database, admin: User, input: NewToken): Promise<{ record: TokenRecord; token: string }> {

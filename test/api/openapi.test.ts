@@ -220,6 +220,8 @@ describe('what the hand-written document said, it still says', () => {
     expect(doc.paths['/audit-events']!.get!.parameters).toEqual([
       { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
       { name: 'cursor', in: 'query', required: false, description: expect.stringContaining('next_cursor'), schema: expect.objectContaining({ type: 'string' }) },
+      { name: 'target_type', in: 'query', required: false, description: expect.any(String), schema: { type: 'string', enum: ['access_token', 'api_key', 'client'] } },
+      { name: 'actor', in: 'query', required: false, description: expect.any(String), schema: expect.objectContaining({ type: 'string' }) },
     ]);
     expect(doc.paths['/connected-apps/{id}']!.delete!.description).toContain('A second call answers 404');
   });

@@ -116,10 +116,13 @@ async function runScenario(server: TestServer, company: Company, admin: TestUser
 
   // The page form.
   const form = await session.agent.postForm(`${server.url}/settings/developer-tools/access-tokens`, {
-    _csrf: session.csrf, name: 'Made in the page', 'scope:users:read': 'on', 'scope:developer_tools:read': 'on',
+    _csrf: session.csrf, name: 'Made in the page', scope_preset: 'custom', 'scope:users:read': 'on', 'scope:developer_tools:read': 'on', expiry: 'never',
   });
-  expect(form.status).toBe(201);
-  const page = await form.text();
+  // Post/redirect/get: the secret comes with the page the redirect leads to, once.
+  expect(form.status).toBe(303);
+  const shown = await session.agent.follow(form, `${server.url}/settings/developer-tools/access-tokens`, server.url);
+  expect(shown.res.status).toBe(200);
+  const page = await shown.res.text();
   const fromPage = /id="new-token-value" readonly value="([^"]+)"/.exec(page)?.[1];
   expect(fromPage).toMatch(/^grantledger_pat_/);
   expect(page).toContain('It will not be shown again');

@@ -58,9 +58,10 @@ describe('Developer Tools › access tokens and API keys, in a browser', () => {
     const section = page.locator('#access-tokens');
     await section.locator('summary', { hasText: 'Create access token' }).click();
     await page.fill('#at-name', 'Payroll export');
+    await section.locator('input[name=scope_preset][value=custom]').check();
     await section.locator('input[name="scope:schedules:read"]').check();
     await section.locator('input[name="scope:users:read"]').check();
-    await Promise.all([page.waitForURL(/access-tokens#new-token$/), section.locator('button[type=submit]', { hasText: 'Create access token' }).click()]);
+    await Promise.all([page.waitForURL(`**${PAGE}#new-token`), section.locator('button[type=submit]', { hasText: 'Create access token' }).click()]);
 
     // Shown once, with the warning.
     const created = page.locator('#new-token');
@@ -94,28 +95,28 @@ describe('Developer Tools › access tokens and API keys, in a browser', () => {
     expect(await page.content()).not.toContain(token);
     expect(await page.content()).not.toContain(token.slice(0, 20));
 
-    // Revoke — dismissing the confirmation first changes nothing.
-    const messages: string[] = [];
-    let answer: 'dismiss' | 'accept' = 'dismiss';
-    page.on('dialog', (dialog) => {
-      messages.push(dialog.message());
-      void (answer === 'accept' ? dialog.accept() : dialog.dismiss());
-    });
-    await row.locator('button', { hasText: 'Revoke' }).click();
-    for (let i = 0; i < 100 && messages.length === 0; i++) await page.waitForTimeout(20);
-    expect(messages).toHaveLength(1);
-    expect(messages[0]).toContain('Payroll export');
-    expect(messages[0]).toContain('cannot be undone');
+    // Revoke — the dialog names it; Cancel changes nothing.
+    await row.locator('a.revoke-link').click();
+    const dialog = page.locator('#revoke-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    const text = await dialog.innerText();
+    expect(text).toContain('Payroll export');
+    expect(text).toContain(`…${token.slice(-4)}`);
+    expect(text).toContain('See schedules and shifts');
+    expect(text).toContain('cannot be undone');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
     expect(await row.count()).toBe(1);
     expect(await gatewaySees(token)).toMatchObject({ active: true });
 
-    answer = 'accept';
-    await Promise.all([page.waitForURL(`**${PAGE}`), row.locator('button', { hasText: 'Revoke' }).click()]);
-    expect(messages).toHaveLength(2);
-    expect(await page.locator('#access-tokens tr[data-token-id]', { hasText: 'Payroll export' }).count()).toBe(0);
-    expect(await page.locator('#notice').textContent()).toContain('revoked');
+    // Confirmed: the row leaves in place (no page load), the notice names it.
+    await page.evaluate('window.__samePage = true');
+    await row.locator('a.revoke-link').click();
+    await dialog.getByRole('button', { name: 'Revoke access token' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(await page.evaluate('window.__samePage')).toBe(true);
+    expect(await page.locator('#notice').innerText()).toContain(`The access token “Payroll export” (…${token.slice(-4)}) was revoked.`);
     expect(await gatewaySees(token)).toStrictEqual({ active: false });
-    page.removeAllListeners('dialog');
   });
 
   test('a legacy API key needs the deprecation confirmation', async () => {
@@ -136,10 +137,11 @@ describe('Developer Tools › access tokens and API keys, in a browser', () => {
 
     // …and without the browser's check (an old browser, a script), the server refuses it with an error on the page.
     await section.locator('form#create-api-key').evaluate((form) => { (form as unknown as { noValidate: boolean }).noValidate = true; });
-    await Promise.all([page.waitForURL(/api-keys#new-token$/), submit.click()]);
-    const error = page.getByRole('alert').filter({ hasText: /tick the box/i });
+    await Promise.all([page.waitForURL(/api-keys$/), submit.click()]);
+    const error = page.locator('#create-api-key .field-error').filter({ hasText: /tick the box/i });
     expect(await error.count()).toBe(1);
     expect(await error.isVisible()).toBe(true);
+    expect(await page.inputValue('#ak-name')).toBe('Old payroll integration'); // kept
     expect(await page.locator('#new-token').count()).toBe(0);
     expect(await countKeys('api_key')).toBe(before);
 
@@ -148,7 +150,7 @@ describe('Developer Tools › access tokens and API keys, in a browser', () => {
     await section.locator('summary', { hasText: 'Create legacy API key' }).click();
     await page.fill('#ak-name', 'Old payroll integration');
     await section.locator('input[name=confirm_deprecated]').check();
-    await Promise.all([page.waitForURL(/api-keys#new-token$/), section.locator('button[type=submit]', { hasText: 'Create API key' }).click()]);
+    await Promise.all([page.waitForURL(`**${PAGE}#new-token`), section.locator('button[type=submit]', { hasText: 'Create API key' }).click()]);
     expect(await page.locator('#new-token').textContent()).toContain('It will not be shown again');
     const key = await page.inputValue('#new-token-value');
     expect(key).toMatch(/^grantledger_key_[0-9A-Za-z]{49}$/);
@@ -157,14 +159,14 @@ describe('Developer Tools › access tokens and API keys, in a browser', () => {
 
     // Listed without the secret; its use by the gateway shows as "last used".
     const row = page.locator('#api-keys tr[data-key-id]', { hasText: 'Old payroll integration' });
-    const lastUsed = row.locator('td').nth(5);
+    const lastUsed = row.locator('td[data-label="Last used"]');
     for (let i = 0; i < 20; i++) {
       await page.goto(PAGE);
-      if ((await lastUsed.textContent())?.includes('UTC')) break;
+      if (await lastUsed.locator('time').count()) break;
       await page.waitForTimeout(50);
     }
     expect(await row.textContent()).toContain(`…${key.slice(-4)}`);
-    expect(await lastUsed.textContent()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+    expect(await lastUsed.locator('time').innerText()).toMatch(/^(just now|\d+ minutes? ago)$/);
     expect(await page.content()).not.toContain(key);
   });
 });

@@ -1,144 +1,123 @@
-// Developer Tools page enhancements. Everything works without this script (forms and links);
-// with it: copy buttons, the "More options" menus, and "Revoke access" through a dialog and the
-// JSON API (the row disappears and a message confirms, without a page load).
+// The Developer Tools page: one revoke experience for apps, access tokens and API keys. Without
+// this script every "Revoke" is a link to a confirmation page (then a form POST); with it, the
+// same dialog names the object (name, last four, scopes, last used), the JSON API revokes it,
+// the row leaves in place and a notice names what was revoked.
 (function () {
   'use strict';
-  document.documentElement.classList.add('js');
   const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') || '';
-  const notice = document.getElementById('notice');
+  const say = (text, kind, near) => window.grantledger?.say(text, kind, near);
+  const dialog = document.getElementById('revoke-dialog');
+  if (!dialog || typeof dialog.showModal !== 'function') return;
+  const $ = (selector) => dialog.querySelector(selector);
+  const confirmButton = $('#revoke-confirm');
+  const cancelButton = $('button[value="cancel"]');
+  const dialogError = $('.dialog-error');
+  const company = document.getElementById('connected-apps')?.getAttribute('data-company-name') || 'your company';
 
-  function say(text, kind) {
-    if (!notice) return;
-    notice.innerHTML = '';
-    const p = document.createElement('p');
-    p.className = 'alert ' + (kind || 'ok');
-    p.textContent = text;
-    notice.appendChild(p);
-  }
-
-  /** The Clipboard API needs a secure context (https or localhost); elsewhere, a selection copy. */
-  async function copy(text) {
-    try {
-      await navigator.clipboard.writeText(text);
-      return true;
-    } catch {
-      const area = document.createElement('textarea');
-      area.value = text;
-      area.setAttribute('readonly', '');
-      area.style.position = 'fixed';
-      area.style.opacity = '0';
-      document.body.appendChild(area);
-      area.select();
-      try {
-        return document.execCommand('copy');
-      } catch {
-        return false;
-      } finally {
-        area.remove();
-      }
-    }
-  }
-
-  const closeMenus = (except) => {
-    document.querySelectorAll('details.menu[open]').forEach((m) => { if (m !== except) m.removeAttribute('open'); });
+  // What each section's rows are and how the API revokes them.
+  const KINDS = {
+    connection: {
+      id: (r) => r.getAttribute('data-client-id'), rows: 'tr[data-client-id]', url: (id) => '/api/v1/connected-apps/' + encodeURIComponent(id),
+      title: (name) => 'Revoke access of ' + name + '?', button: 'Revoke access', idLabel: 'App GUID', idText: (r) => r.getAttribute('data-client-id'),
+      consequence: (name) => 'Every token ' + name + ' holds for ' + company + ' stops working at once. To get access back, the app must be authorized again.',
+      done: (name) => name + ' no longer has access to ' + company + '. It must be authorized again to reconnect.',
+      gone: (name) => name + ' was already revoked.',
+      empty: 'No apps are connected. An app appears here when someone in ' + company + ' allows it access.',
+    },
+    access_token: {
+      id: (r) => r.getAttribute('data-token-id'), rows: 'tr[data-token-id]', url: (id) => '/api/v1/access-tokens/' + encodeURIComponent(id),
+      title: (name) => 'Revoke the access token “' + name + '”?', button: 'Revoke access token', idLabel: 'Token', idText: (r) => '…' + r.getAttribute('data-last4'),
+      consequence: () => 'Anything using this access token stops working at once.',
+      done: (name, r) => 'The access token “' + name + '” (…' + r.getAttribute('data-last4') + ') was revoked. Anything using it stops working at once.',
+      gone: (name) => 'The access token “' + name + '” was already revoked.',
+      empty: 'No access tokens yet.',
+    },
+    api_key: {
+      id: (r) => r.getAttribute('data-key-id'), rows: 'tr[data-key-id]', url: (id) => '/api/v1/api-keys/' + encodeURIComponent(id),
+      title: (name) => 'Revoke the API key “' + name + '”?', button: 'Revoke API key', idLabel: 'Key', idText: (r) => '…' + r.getAttribute('data-last4'),
+      consequence: () => 'Anything using this API key stops working at once.',
+      done: (name, r) => 'The API key “' + name + '” (…' + r.getAttribute('data-last4') + ') was revoked. Anything using it stops working at once.',
+      gone: (name) => 'The API key “' + name + '” was already revoked.',
+      empty: 'No API keys.',
+    },
   };
 
-  // Copy buttons: data-copy="#selector" (an input) or data-guid="…".
-  document.addEventListener('click', async (event) => {
-    const target = event.target;
-    if (!(target instanceof window.HTMLElement)) return;
-    const copyButton = target.closest('[data-copy]');
-    if (copyButton) {
-      const input = document.querySelector(copyButton.getAttribute('data-copy'));
-      if (input && (await copy(input.value))) copyButton.textContent = 'Copied';
-      return;
-    }
-    const guidButton = target.closest('.copy-guid');
-    if (guidButton) {
-      const guid = guidButton.getAttribute('data-guid');
-      const menu = guidButton.closest('details');
-      const ok = await copy(guid);
-      menu?.removeAttribute('open');
-      menu?.querySelector('summary')?.focus();
-      say(ok ? 'GUID copied to the clipboard: ' + guid : 'Copying failed. The GUID is ' + guid, ok ? 'ok' : 'warn');
-    }
-  });
-
-  // One menu open at a time; Escape or a click elsewhere closes it.
-  document.querySelectorAll('details.menu').forEach((menu) => {
-    menu.addEventListener('toggle', () => { if (menu.open) closeMenus(menu); });
-  });
-  document.addEventListener('keydown', (e) => {
-    if (e.key !== 'Escape') return;
-    const open = document.querySelector('details.menu[open]');
-    if (!open) return;
-    closeMenus();
-    open.querySelector('summary')?.focus();
-  });
-  document.addEventListener('click', (e) => {
-    document.querySelectorAll('details.menu[open]').forEach((m) => { if (!m.contains(e.target)) m.removeAttribute('open'); });
-  });
-
-  // Forms with data-confirm ask first.
-  document.querySelectorAll('form[data-confirm]').forEach((form) => {
-    form.addEventListener('submit', (e) => {
-      if (!window.confirm(form.getAttribute('data-confirm'))) e.preventDefault();
-    });
-  });
-
-  // Revoke access through the confirmation dialog and the JSON API.
-  const dialog = document.getElementById('revoke-dialog');
-  const section = document.getElementById('connected-apps');
-  if (!dialog || !section || typeof dialog.showModal !== 'function') return;
-  const confirmButton = dialog.querySelector('#revoke-confirm');
-  const cancelButton = dialog.querySelector('button[value="cancel"]');
-  const dialogError = dialog.querySelector('.dialog-error');
-  const company = section.getAttribute('data-company-name') || 'your company';
-  let row = null;
+  let current = null; // { row, kind, section, opener }
   let busy = false;
 
   function setBusy(on) {
     busy = on;
     confirmButton.disabled = on;
     cancelButton.disabled = on;
-    confirmButton.textContent = on ? 'Revoking…' : 'Revoke access';
+    confirmButton.textContent = on ? 'Revoking…' : KINDS[current.kind].button;
   }
 
-  function removeRow(r) {
-    const tbody = r.parentElement;
-    r.classList.add('removing');
+  function lastUsedText(row) {
+    const iso = row.getAttribute('data-last-used');
+    if (!iso) return 'Never';
+    const ms = Date.parse(iso);
+    return window.grantledger ? window.grantledger.relative(ms) + ' (' + new Date(ms).toLocaleString() + ')' : iso;
+  }
+
+  function removeRow(row, section, kind) {
+    const tbody = row.parentElement;
+    const columns = row.children.length;
+    row.classList.add('removing');
     window.setTimeout(() => {
-      r.remove();
-      const left = tbody ? tbody.querySelectorAll('tr[data-client-id]').length : 0;
-      const count = section.querySelector('.count');
+      row.remove();
+      const left = tbody ? tbody.querySelectorAll(KINDS[kind].rows).length : 0;
+      const count = section.querySelector('h2 .count');
       if (count) {
-        if (left === 0) count.remove();
-        else {
-          count.textContent = String(left);
-          count.setAttribute('title', left + ' connected');
+        const total = Math.max(0, Number(count.textContent) - 1);
+        count.textContent = String(total);
+        if (kind === 'connection') {
+          if (total === 0) count.remove();
+          else count.setAttribute('title', total + ' connected');
         }
       }
       if (tbody && left === 0) {
         const empty = document.createElement('tr');
         empty.className = 'empty';
         const cell = document.createElement('td');
-        cell.colSpan = 7;
-        cell.textContent = 'No apps are connected. An app appears here when someone in ' + company + ' allows it access.';
+        cell.colSpan = columns;
+        cell.textContent = KINDS[kind].empty;
         empty.appendChild(cell);
         tbody.appendChild(empty);
       }
     }, 250);
   }
 
-  section.querySelectorAll('a.revoke-link').forEach((link) => {
+  document.querySelectorAll('section[data-kind] a.revoke-link').forEach((link) => {
     link.addEventListener('click', (e) => {
       e.preventDefault();
-      row = link.closest('tr');
-      closeMenus();
-      const name = row.getAttribute('data-app-name');
-      dialog.querySelector('#revoke-title').textContent = 'Revoke access of ' + name + '?';
-      dialog.querySelector('.dialog-app').textContent = name;
-      dialog.querySelector('.dialog-guid').textContent = row.getAttribute('data-client-id');
+      const section = link.closest('section[data-kind]');
+      const kind = section.getAttribute('data-kind');
+      const row = link.closest('tr');
+      const k = KINDS[kind];
+      const menu = link.closest('details.menu');
+      if (menu) menu.open = false;
+      current = { row, kind, section, opener: menu ? menu.querySelector('summary') : link };
+      const name = row.getAttribute('data-name');
+      $('#revoke-title').textContent = k.title(name);
+      $('.dialog-consequence').textContent = k.consequence(name);
+      $('.dialog-id-label').textContent = k.idLabel;
+      $('.dialog-guid').textContent = k.idText(row);
+      const scopes = $('.dialog-scopes');
+      scopes.textContent = '';
+      const words = (row.getAttribute('data-scopes') || '').split('|').filter(Boolean);
+      if (words.length === 0) scopes.textContent = 'Nothing';
+      else {
+        const list = document.createElement('ul');
+        list.className = 'pills';
+        for (const w of words) {
+          const li = document.createElement('li');
+          li.className = 'pill';
+          li.textContent = w;
+          list.appendChild(li);
+        }
+        scopes.appendChild(list);
+      }
+      $('.dialog-last-used').textContent = lastUsedText(row);
       dialogError.hidden = true;
       setBusy(false);
       dialog.showModal();
@@ -150,31 +129,30 @@
 
   confirmButton.addEventListener('click', async (e) => {
     e.preventDefault();
-    if (!row || busy) return;
-    const r = row;
-    const clientId = r.getAttribute('data-client-id');
-    const name = r.getAttribute('data-app-name');
+    if (!current || busy) return;
+    const { row, kind, section } = current;
+    const k = KINDS[kind];
+    const name = row.getAttribute('data-name');
     setBusy(true);
     dialogError.hidden = true;
     try {
-      const res = await fetch('/api/v1/connected-apps/' + encodeURIComponent(clientId), {
+      const res = await fetch(k.url(k.id(row)), {
         method: 'DELETE', headers: { 'x-csrf-token': csrf, accept: 'application/json' }, credentials: 'same-origin',
       });
-      if (res.ok) {
-        say(name + ' no longer has access to ' + company + '. It must be authorized again to reconnect.');
-      } else if (res.status === 404) {
-        // Revoked meanwhile (another admin, another tab): the row is stale either way.
-        say(name + ' was already revoked.', 'warn');
-      } else {
+      if (res.ok) say(k.done(name, row), 'ok', section);
+      // Revoked meanwhile (another admin, another tab): the row is stale either way.
+      else if (res.status === 404) say(k.gone(name), 'warn', section);
+      else {
         const body = await res.json().catch(() => ({}));
         throw new Error((body.error && body.error.message) || 'Revoking failed (HTTP ' + res.status + '). Try again.');
       }
       setBusy(false);
+      current = null;
       dialog.close('done');
-      row = null;
-      removeRow(r);
-      section.querySelector('h2')?.setAttribute('tabindex', '-1');
-      section.querySelector('h2')?.focus();
+      removeRow(row, section, kind);
+      const heading = section.querySelector('h2');
+      heading?.setAttribute('tabindex', '-1');
+      heading?.focus();
     } catch (err) {
       setBusy(false);
       dialogError.textContent = err instanceof Error && err.message !== 'Failed to fetch'
@@ -184,7 +162,10 @@
   });
 
   dialog.addEventListener('close', () => {
-    if (row) row.querySelector('details.menu summary')?.focus();
-    row = null;
+    if (current) current.opener?.focus();
+    current = null;
   });
+
+  // A just-created secret: bring it into view and focus it.
+  document.getElementById('new-token')?.focus();
 })();

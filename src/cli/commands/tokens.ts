@@ -24,7 +24,7 @@ export function accessTokenCommands(program: Command, rt: Runtime): void {
         ...(opts.expiresAt ? { expires_at: opts.expiresAt } : {}),
       };
       return async (rt) => {
-        const { record, token } = await createAccessTokenFor(await rt.db(), ref, input);
+        const { record, token } = await createAccessTokenFor(await rt.db(), ref, input, (await rt.settings()).tokens);
         return { json: { id: record.id, token, scopes: record.scopes }, text: `access token ${record.id}\n${token}\nIt is shown only now: store it.` };
       };
     }));

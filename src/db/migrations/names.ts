@@ -9,5 +9,6 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Authorization1764288400000',
   'FirstStart1764900000001',
   'Operators1764910000000',
+  'Usage1764920000000',
   'Upstream1764930000000',
 ];
