@@ -146,7 +146,7 @@ describe('Developer Tools › creating', () => {
     const before = await tokenCount();
     await Promise.all([page.waitForURL(`**${PAGE}#new-token`), page.locator('#create-access-token button[type=submit]').click()]);
     const secret = await page.inputValue('#new-token-value');
-    expect(secret).toMatch(/^glpat_/);
+    expect(secret).toMatch(/^grantledger_pat_/);
     expect(await tokenCount()).toBe(before + 1);
     const seen = (await introspect(server, world.gateway, secret)).body;
     expect(String(seen.scope).split(' ').sort()).toEqual(['company:read', 'locations:read', 'schedules:read', 'timepunches:read', 'users:read']);
