@@ -28,6 +28,8 @@ export interface RunningServer {
   url: string;
   server: Server;
   services: Services;
+  /** The background workers, for what waits on them (tests: an idle outbox, a finished purge). */
+  workers: { webhooks: WebhookWorker; purger: GrantPurger };
   close(): Promise<void>;
 }
 
@@ -166,6 +168,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
     url: `http://${host}:${port}`,
     server,
     services,
+    workers: { webhooks, purger },
     async close() {
       clearInterval(cleanup);
       clearInterval(keysReload);
