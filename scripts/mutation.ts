@@ -20,7 +20,7 @@ interface Module {
 export const modules: Record<string, Module> = {
   store: {
     mutate: ['src/oidc/payload-store.ts', 'src/oidc/adapter.ts'],
-    tests: ['test/db/adapter.test.ts', 'test/oidc/replay.test.ts', 'test/oidc/at-rest.test.ts', 'test/db/payload-store.test.ts'],
+    tests: ['test/db/adapter.test.ts', 'test/ledger/grant-purge.test.ts', 'test/db/cleanup.test.ts'],
   },
   ledger: {
     mutate: ['src/ledger/revoke-connection.ts', 'src/ledger/effects.ts', 'src/ledger/connections.ts', 'src/ledger/authorizations.ts', 'src/ledger/grant-purge.ts', 'src/ledger/last-used.ts', 'src/ledger/company-access.ts', 'src/ledger/revoked-counts.ts'],
