@@ -197,6 +197,21 @@ describe('the authorization server cannot answer: 503, never a pass', () => {
     }
   };
 
+  test('a discovery document without an introspection endpoint: 503 misconfigured, never a guess', async () => {
+    const fake = await listen((req, res) => {
+      const origin = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
+      res.writeHead(req.url === '/.well-known/openid-configuration' ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ issuer: origin, token_endpoint: `${origin}/token` }));
+    });
+    try {
+      const issuer = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
+      const err = await expect503({ ...gatewayOptions(), issuer }, 'misconfigured');
+      expect(err.message).toMatch(/introspection/);
+    } finally {
+      await closeServer(fake);
+    }
+  });
+
   test('unreachable (nothing listens)', async () => {
     const port = await freePort();
     await expect503({ ...gatewayOptions(), issuer: `http://127.0.0.1:${port}` }, 'unreachable');
@@ -262,6 +277,26 @@ describe('the authorization server cannot answer: 503, never a pass', () => {
       await second?.running.close();
     }
   });
+});
+
+describe('authenticate()', () => {
+  test('authenticate(): the auth of an accepted bearer token, undefined otherwise, AuthorizationServerError when nobody answers', async () => {
+    const gateway = createGateway(gatewayOptions());
+    try {
+      expect(await gateway.authenticate(adminPat)).toMatchObject({ auth_type: 'access_token', company_guid: companyGuid, client_id: null });
+      for (const bad of ['', 'garbage', `${adminPat}x`, 'x'.repeat(5000)]) expect(await gateway.authenticate(bad)).toBeUndefined();
+    } finally {
+      gateway.close();
+    }
+    const port = await freePort();
+    const down = createGateway({ ...gatewayOptions(), issuer: undefined, introspectionEndpoint: `http://127.0.0.1:${port}/token/introspection` });
+    try {
+      await expect(down.authenticate(adminPat)).rejects.toMatchObject({ reason: 'unreachable' });
+    } finally {
+      down.close();
+    }
+  });
+
 });
 
 describe('revocation and the cache', () => {
@@ -429,6 +464,38 @@ describe('DPoP-bound tokens', () => {
     expectProofRefused(await send(url, await proof({ htu: url, token: 'another-token' })));
     expectProofRefused(await send(url, await proof({ htu: url, iat: Math.floor(Date.now() / 1000) - 600 })));
     expectProofRefused(await send(url, await proof({ htu: url, iat: Math.floor(Date.now() / 1000) + 600 })));
+  });
+
+  test('a proof carrying a private key, or without a jti, is refused', async () => {
+    const url = `${api.url}/v2/schedules`;
+    const claims = () => ({ htm: 'GET', htu: url, iat: Math.floor(Date.now() / 1000), ath: createHash('sha256').update(dpopToken).digest('base64url') });
+    // The header's jwk with its private part `d` (RFC 9449 §4.2: MUST NOT contain a private key).
+    const withPrivate = await new SignJWT({ ...claims(), jti: randomBytes(12).toString('base64url') })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(dpopKey.privateKey) }).sign(dpopKey.privateKey);
+    expectProofRefused(await send(url, withPrivate));
+    const noJti = await new SignJWT(claims())
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(dpopKey.publicKey) }).sign(dpopKey.privateKey);
+    expectProofRefused(await send(url, noJti));
+    // The control: the same proof with a jti and the public key is accepted.
+    expect((await send(url, await proof({ htu: url }))).status).toBe(200);
+  });
+
+  test('dpop: false — the DPoP scheme is not accepted and challenges name Bearer only', async () => {
+    const plain = await startApi(gatewayOptions({ dpop: false }));
+    try {
+      const url = `${plain.url}/v2/schedules`;
+      const res = await send(url, await proof({ htu: url }));
+      expect(res.status).toBe(401);
+      expect(res.challenge).toMatch(new RegExp(`^Bearer realm="${REALM}"`));
+      expect(res.challenge).not.toMatch(/DPoP|algs=/);
+      const missing = await call(url, {});
+      expect(missing.challenge).toBe(`Bearer realm="${REALM}"`);
+      // Bearer tokens still work.
+      const pat = await createToken(server.db, admin.user, { kind: 'access_token', name: 'no-dpop', scopes: ['schedules:read'], expiresAt: null });
+      expect((await call(url, { authorization: bearer(pat.token) })).status).toBe(200);
+    } finally {
+      await plain.close();
+    }
   });
 
   test('behind a proxy, htu is checked against publicOrigin', async () => {
