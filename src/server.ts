@@ -33,6 +33,8 @@ export interface RunningServer {
   url: string;
   server: Server;
   services: Services;
+  /** The background workers, for what waits on them (tests: an idle outbox, a finished purge). */
+  workers: { webhooks: WebhookWorker; purger: GrantPurger };
   close(): Promise<void>;
 }
 
@@ -185,6 +187,7 @@ export async function startServer(settings: Settings, opts: PrepareOptions = {})
     url: `http://${host}:${port}`,
     server,
     services,
+    workers: { webhooks, purger },
     async close() {
       clearInterval(cleanup);
       clearInterval(keysReload);

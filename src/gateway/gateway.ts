@@ -51,6 +51,8 @@ export interface GatewayOptions {
    * to choose, so a proof made for another server would pass.
    */
   publicOrigin?: string;
+  /** The clock of the positive cache, epoch ms (tests drive it). Default Date.now. */
+  now?: () => number;
   /** Called for each 503 (authorization server unreachable, timed out, 5xx, bad credentials, …). */
   onError?: (err: AuthorizationServerError, ctx: Context) => void;
 }
@@ -106,15 +108,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const cache = cacheTtlMs > 0 ? new AnswerCache(cacheTtlMs, cacheMax) : undefined;
   const replay = new ReplayGuard();
+  const now = options.now ?? Date.now;
 
   async function verdictFor(token: string): Promise<Verdict | undefined> {
     if (token.length > MAX_TOKEN_LENGTH) return undefined;
     if (!cache) return acceptIntrospection(await client.introspect(token));
     const key = AnswerCache.keyOf(token);
-    const hit = cache.get(key, Date.now());
+    const hit = cache.get(key, now());
     if (hit) return hit;
     const verdict = acceptIntrospection(await client.introspect(token));
-    if (verdict) cache.set(key, verdict, Date.now());
+    if (verdict) cache.set(key, verdict, now());
     return verdict;
   }
 

@@ -16,13 +16,15 @@ export class LastUsedRecorder {
     private readonly db: Database,
     private readonly intervalMs: number,
     private readonly logger: Logger,
+    /** The clock, epoch ms (tests drive it). */
+    private readonly now: () => number = Date.now,
   ) {
     this.usage = new UsageCounter(db, logger);
   }
 
   /** Runs `sql` with `params` unless `key` was written less than the interval ago. */
   #touch(key: string, sql: string, params: Array<string | number>): void {
-    const now = Date.now();
+    const now = this.now();
     const last = this.#written.get(key);
     if (last !== undefined && now - last < this.intervalMs) return;
     if (this.#written.size > 100_000) this.#written.clear();

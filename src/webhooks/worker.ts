@@ -44,6 +44,8 @@ export class WebhookWorker {
   readonly #inflight = new Set<Promise<void>>();
   /** Aborts in-flight requests on stop (their rows are released, not counted as attempts). */
   #shutdown = new AbortController();
+  /** Callers of idle() waiting for a poll that starts after their call. */
+  #idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly db: Database,
@@ -61,6 +63,7 @@ export class WebhookWorker {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
     this.#shutdown.abort();
@@ -78,6 +81,19 @@ export class WebhookWorker {
     this.#tick();
   }
 
+  /**
+   * Resolves once a poll that started after this call found nothing due and nothing was in
+   * flight: every delivery that was due has been attempted and recorded (tests wait on this
+   * instead of sleeping). A stopped worker is idle at once.
+   */
+  idle(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.kick();
+    });
+  }
+
   #schedule(): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => this.#tick(), this.settings.pollInterval * 1000);
@@ -85,9 +101,16 @@ export class WebhookWorker {
   }
 
   #tick(): void {
+    const waiting = this.#idleWaiters.splice(0);
     this.#running = this.#claimAndStart()
-      .then(() => undefined)
-      .catch((err: unknown) => this.logger.warn('webhook worker failed', { err }))
+      .then((started) => {
+        if (started.length === 0 && this.#inflight.size === 0) for (const resolve of waiting) resolve();
+        else this.#idleWaiters.push(...waiting);
+      })
+      .catch((err: unknown) => {
+        this.#idleWaiters.push(...waiting);
+        this.logger.warn('webhook worker failed', { err });
+      })
       .finally(() => {
         this.#running = undefined;
         if (this.#again) {

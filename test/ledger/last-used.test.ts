@@ -7,8 +7,6 @@ import { makeApp, makeCompany, makeGateway, makeUser, startTestServer, type Test
 import { eventually } from '../helpers/wait.js';
 import type { Company } from '../../src/companies/users.js';
 
-const INTERVAL_S = 3;
-
 interface World {
   server: TestServer;
   gateway: { clientId: string; clientSecret: string };
@@ -21,8 +19,6 @@ interface World {
 
 /** Every use writes (interval 0): each source is seen on its own. */
 let fast: World;
-/** The hot-path guard: at most one write per INTERVAL_S. */
-let slow: World;
 /** An interval no test outlives: a write seen here was not let through by the interval ending. */
 let long: World;
 
@@ -54,16 +50,17 @@ async function connected(w: World, user: TestUser, app?: TestApp) {
   const a = app ?? (await makeApp(w.server));
   // An admin's authorization, with company-wide access for client credentials.
   const tokens = await connectUser(w.server, await rpConfig(w.server, a), a, user, { scope: 'openid profile email offline_access schedules:read company_access' });
-  await sleep(50);
+  await settled(w);
   return { app: a, ...tokens };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Every last-used write issued so far has landed (a negative check after this is meaningful). */
+const settled = (w: World) => w.server.running.services.lastUsed.idle();
 
 beforeAll(async () => {
-  [fast, slow, long] = await Promise.all([world(0), world(INTERVAL_S), world(3600)]);
+  [fast, long] = await Promise.all([world(0), world(3600)]);
 });
-afterAll(() => Promise.all([fast.server.close(), slow.server.close(), long.server.close()]));
+afterAll(() => Promise.all([fast.server.close(), long.server.close()]));
 
 describe('last_used_at of connected apps', () => {
   test('failed calls do not count', async () => {
@@ -74,7 +71,7 @@ describe('last_used_at of connected apps', () => {
     expect((await introspect(server, gateway, c.refreshToken)).body).toEqual({ active: false }); // gateways never accept refresh tokens
     expect(await userinfo(server, `${c.accessToken}x`)).toBe(401);
     expect((await refresh(server, c.app, `${c.refreshToken}x`)).status).toBe(400);
-    await sleep(200);
+    await settled(fast);
     expect(await lastUsed(sessionA, c.app)).toBe(start);
   });
 
@@ -88,7 +85,7 @@ describe('last_used_at of connected apps', () => {
     const at = await lastUsedAfter(sessionA, c.app, mine);
     expect(at).toBeGreaterThanOrEqual(before);
     expect(at).toBeLessThanOrEqual(Date.now());
-    await sleep(100);
+    await settled(fast);
     expect(await lastUsed(sessionB, c.app)).toBe(theirs);
   });
 
@@ -115,7 +112,7 @@ describe('last_used_at of connected apps', () => {
     const c = await connected(fast, userA);
     const cc = await clientCredentials(server, c.app, A.guid);
     expect(cc.status).toBe(200);
-    await sleep(50);
+    await settled(fast);
     const start = await lastUsed(sessionA, c.app);
     const before = Date.now();
     expect((await introspect(server, gateway, String(cc.body.access_token))).body.active).toBe(true);
@@ -140,15 +137,12 @@ describe('last_used_at of connected apps', () => {
   });
 
   test('with an interval, it is written at most once per interval', async () => {
-    const { server, gateway, sessionA, userA } = slow;
-    const c = await connected(slow, userA);
-    // The first use in a while is written (unless the code exchange just was: then wait it out).
-    let first = await lastUsed(sessionA, c.app);
-    if (first === null) {
-      expect((await introspect(server, gateway, c.accessToken)).body.active).toBe(true);
-      first = await lastUsedAfter(sessionA, c.app, null);
-    }
-    // Every kind of use, several times, inside the interval: no write.
+    const { server, gateway, sessionA, userA } = long;
+    const c = await connected(long, userA);
+    // The first use (the code exchange, or else this introspection) is written…
+    expect((await introspect(server, gateway, c.accessToken)).body.active).toBe(true);
+    const first = await lastUsedAfter(sessionA, c.app, null);
+    // …and every kind of use, several times, inside the interval (an hour) writes nothing.
     let refreshToken = c.refreshToken;
     for (let i = 0; i < 3; i++) {
       expect((await introspect(server, gateway, c.accessToken)).body.active).toBe(true);
@@ -157,15 +151,9 @@ describe('last_used_at of connected apps', () => {
       expect(r.status).toBe(200);
       refreshToken = String(r.body.refresh_token);
     }
-    await sleep(300);
-    expect(Date.now() - first).toBeLessThan(INTERVAL_S * 1000); // still inside the interval
+    await settled(long);
     expect(await lastUsed(sessionA, c.app)).toBe(first);
-
-    // Once the interval has passed, the next use is written again.
-    await sleep(INTERVAL_S * 1000 - (Date.now() - first) + 100);
-    const before = Date.now();
-    expect(await userinfo(server, c.accessToken)).toBe(200);
-    expect(await lastUsedAfter(sessionA, c.app, first)).toBeGreaterThanOrEqual(before);
+    // When the interval ends the next use is written again: test/ledger/last-used-recorder.test.ts (its clock).
   });
 
   test('a connection made again after a revocation is written at its first use, inside the interval', async () => {
