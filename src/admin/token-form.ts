@@ -47,6 +47,9 @@ export function tokenFormSchema(kind: TokenKind, maxLifetimeDays: number | undef
     const issue = (field: TokenFormField, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
 
     let scopes: string[] | undefined;
+    // A scope box the page never offers (a hand-made or tampered form): refused, not ignored.
+    const unknown = Object.keys(form).filter((k) => k.startsWith('scope:') && !TOKEN_SCOPES.includes(k.slice(6)));
+    if (unknown.length) issue('scopes', `This service has no such scope: ${unknown.map((k) => k.slice(6)).join(', ').slice(0, 200)}.`);
     if (kind === 'api_key') {
       if (form.confirm_deprecated !== 'yes') issue('confirm_deprecated', 'Tick the box to confirm you need a legacy API key.');
     } else {

@@ -199,16 +199,20 @@ describe('form validation', () => {
     const session = await signIn(server, admin);
     const count = async () => Number((await server.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM access_tokens'))!.n);
     const before = await count();
+    // The page's form: a scope preset (custom = the ticked ones) and an expiry preset must be chosen.
+    const C = { scope_preset: 'custom', expiry: '90' } as const;
     for (const [segment, fields] of [
-      ['access-tokens', { name: '', 'scope:schedules:read': 'on' }],
-      ['access-tokens', { name: ' ', 'scope:schedules:read': 'on' }],
-      ['access-tokens', { name: 'x'.repeat(201), 'scope:schedules:read': 'on' }],
-      ['access-tokens', { name: 'bad scope', 'scope:root': 'on' }],
-      ['access-tokens', { name: 'bad date', 'scope:schedules:read': 'on', expires_at: 'tomorrow' }],
-      ['access-tokens', { name: 'past', 'scope:schedules:read': 'on', expires_at: '2000-01-01' }],
-      ['api-keys', { name: 'not confirmed', 'scope:schedules:read': 'on' }],
-      ['api-keys', { name: '', confirm_deprecated: 'yes' }],
-      ['api-keys', { name: 'bad scope', confirm_deprecated: 'yes', 'scope:developer_tools:write': 'on', 'scope:nope': 'on' }],
+      ['access-tokens', { ...C, name: '', 'scope:schedules:read': 'on' }],
+      ['access-tokens', { ...C, name: ' ', 'scope:schedules:read': 'on' }],
+      ['access-tokens', { ...C, name: 'x'.repeat(201), 'scope:schedules:read': 'on' }],
+      ['access-tokens', { ...C, name: 'bad scope', 'scope:root': 'on' }],
+      ['access-tokens', { name: 'no preset', 'scope:schedules:read': 'on', expiry: '90' }],
+      ['access-tokens', { name: 'no expiry', scope_preset: 'read' }],
+      ['access-tokens', { ...C, name: 'bad date', 'scope:schedules:read': 'on', expiry: 'custom', expires_at: 'tomorrow' }],
+      ['access-tokens', { ...C, name: 'past', 'scope:schedules:read': 'on', expiry: 'custom', expires_at: '2000-01-01' }],
+      ['api-keys', { ...C, name: 'not confirmed', 'scope:schedules:read': 'on' }],
+      ['api-keys', { ...C, name: '', confirm_deprecated: 'yes', 'scope:schedules:read': 'on' }],
+      ['api-keys', { ...C, name: 'bad scope', confirm_deprecated: 'yes', 'scope:developer_tools:write': 'on', 'scope:nope': 'on' }],
     ] as const) {
       const res = await postPage(session, `${DEVELOPER_TOOLS}/${segment}`, { _csrf: session.csrf, ...fields });
       expect([segment, fields, res.status]).toEqual([segment, fields, 400]);
@@ -216,8 +220,8 @@ describe('form validation', () => {
     }
     expect(await count()).toBe(before);
     // The same form, valid: created (the control).
-    const ok = await postPage(session, `${DEVELOPER_TOOLS}/access-tokens`, { _csrf: session.csrf, name: 'valid', 'scope:schedules:read': 'on' });
-    expect(ok.status).toBe(201);
+    const ok = await postPage(session, `${DEVELOPER_TOOLS}/access-tokens`, { _csrf: session.csrf, ...C, name: 'valid', 'scope:schedules:read': 'on' });
+    expect(ok.status).toBe(303); // post/redirect/get
     expect(await count()).toBe(before + 1);
   });
 
