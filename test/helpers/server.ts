@@ -35,9 +35,19 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const ownDatabase = !database;
   const dbh = database ?? (await createTestDatabase());
-  const port = await freePort();
-  const settings = await testSettings(port, overrides);
-  const running = await startServer(settings, { db: dbh.db, logger: opts.logger ?? createLogger(settings.logLevel), onBootstrap: opts.onBootstrap, beforeProvider: opts.beforeProvider });
+  // A free port is free when asked, not when bound: another test process may take it in between
+  // (EADDRINUSE) — then take another.
+  let settings: Settings;
+  let running: RunningServer;
+  for (let attempt = 1; ; attempt++) {
+    settings = await testSettings(await freePort(), overrides);
+    try {
+      running = await startServer(settings, { db: dbh.db, logger: opts.logger ?? createLogger(settings.logLevel), onBootstrap: opts.onBootstrap, beforeProvider: opts.beforeProvider });
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt >= 5) throw err;
+    }
+  }
   return {
     url: running.url, settings, running, database: dbh, db: dbh.db,
     async close() {
