@@ -106,7 +106,16 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return renderLogin(ctx, details, { email: outcome.email, error: outcome.message });
     }
     // The same e-mail and password in several companies: the oldest account signs in.
-    await finish(ctx, provider, { login: { accountId: outcome.users[0]!.guid } }, false);
+    const user = outcome.users[0]!;
+    if (user.mustChangePassword) {
+      // The generated first-start password: chosen anew in Developer Tools before anything else.
+      ctx.status = 403;
+      return renderLogin(ctx, details, {
+        email: outcome.email,
+        error: 'Choose a new password first: sign in to Developer Tools (/login), which asks for one, then come back to this app.',
+      });
+    }
+    await finish(ctx, provider, { login: { accountId: user.guid } }, false);
   });
 
   router.post('/confirm', async (ctx) => {

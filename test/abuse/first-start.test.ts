@@ -10,7 +10,9 @@ import type { BootstrapResult } from '../../src/server.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { AdminSession, DEVELOPER_TOOLS } from '../helpers/admin.js';
 import { formField, UserAgent } from '../helpers/oauth.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { makeApp, startTestServer, type TestServer } from '../helpers/server.js';
+import * as oidc from 'openid-client';
+import { rpConfig } from '../helpers/oauth.js';
 
 let server: TestServer;
 let first: BootstrapResult;
@@ -49,6 +51,20 @@ describe('the first sign-in', () => {
       const csrf = formField(await (await agent.get(`${server.url}/login`)).text(), '_csrf');
       return agent.postForm(`${server.url}/login`, { _csrf: csrf, email: first.email, password });
     };
+    // The OAuth login page refuses the generated password until it is changed.
+    const app = await makeApp(server);
+    const auth = oidc.buildAuthorizationUrl(await rpConfig(server, app), {
+      redirect_uri: app.redirectUri, scope: 'openid', state: oidc.randomState(),
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+    });
+    const oauthAgent = new UserAgent();
+    const login = await oauthAgent.follow(await oauthAgent.get(auth.href), auth.href, server.url);
+    const loginHtml = await login.res.text();
+    const uid = /\/interaction\/([^/"]+)\//.exec(loginHtml)![1]!;
+    const oauthLogin = await oauthAgent.postForm(`${server.url}/interaction/${uid}/login`, { _csrf: formField(loginHtml, '_csrf'), email: first.email, password: first.password });
+    expect(oauthLogin.status).toBe(403);
+    expect(await oauthLogin.text()).toContain('Choose a new password first');
+
     const res = await signInWith(first.password);
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/settings/password');
