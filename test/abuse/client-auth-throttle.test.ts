@@ -59,6 +59,14 @@ describe('client-authentication throttling', () => {
     expect(statuses).toEqual([...Array(LIMIT).fill(401), 429, 429]);
   });
 
+  test('the key is the address TRUST_PROXY trusts, never the client-chosen leftmost X-Forwarded-For (the provider’s own endpoints included)', async () => {
+    const ip = newIp();
+    const wrong = { clientId: gateway.clientId, clientSecret: 'glcs_wrong-guess' };
+    const statuses = [];
+    for (let i = 0; i < LIMIT + 2; i++) statuses.push((await post('/token/introspection', { token: 'x' }, `203.0.113.${i}, ${ip}`, wrong)).status);
+    expect(statuses).toEqual([...Array(LIMIT).fill(401), 429, 429]);
+  });
+
   test('failures are counted in metrics and logged with client_id and IP, never the secret', async () => {
     const ip = newIp();
     await post('/token/introspection', { token: 'x' }, ip, { clientId: gateway.clientId, clientSecret: 'glcs_SECRET-IN-LOG-CHECK' });
