@@ -265,10 +265,17 @@ describe('no statement added to introspection', () => {
       // LAST_USED_INTERVAL, in the background: wait for it).
       await introspect(server, gateway, token);
       await server.running.services.lastUsed.idle();
-      const before = server.db.statements;
-      const answer = await introspect(server, gateway, token);
-      expect(answer.body.active).toBe(true);
-      return server.db.statements - before;
+      // The gateway's secret hashes are read again when their 5-second cache ends (so that a
+      // rotation reaches every process): that read can land in one window, not in two in a row.
+      // The fewer of two consecutive windows is what each introspection costs.
+      const windows: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const before = server.db.statements;
+        const answer = await introspect(server, gateway, token);
+        expect(answer.body.active).toBe(true);
+        windows.push(server.db.statements - before);
+      }
+      return Math.min(...windows);
     };
     expect(await counted(tokens.access_token)).toBe(1);
     expect(await counted(ccToken)).toBe(2);
